@@ -1,0 +1,216 @@
+//! Compact columnar storage.
+//!
+//! A million parcels with twenty text attributes must fit in a few hundred megabytes, so text
+//! lives in one buffer per column with end offsets, never in one `String` per cell.
+//!
+//! ```
+//! use cadastra_model::StrColumn;
+//! let mut c = StrColumn::default();
+//! c.push(Some("莱芜区"));
+//! c.push(None);
+//! assert_eq!(c.get(0), Some("莱芜区"));
+//! assert_eq!(c.get(1), None);
+//! ```
+
+use crate::schema::FieldType;
+
+/// Geometry as held by layers: parcels and buildings are multipolygons (easting first).
+pub type Geom = geo_types::MultiPolygon<f64>;
+
+/// A nullable text column: all values in one buffer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StrColumn {
+    buf: String,
+    ends: Vec<u32>,
+    nulls: Vec<u64>, // bit set = null
+}
+
+impl StrColumn {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        StrColumn {
+            buf: String::with_capacity(bytes),
+            ends: Vec::with_capacity(rows),
+            nulls: Vec::with_capacity(rows / 64 + 1),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn push(&mut self, v: Option<&str>) {
+        let i = self.ends.len();
+        if i % 64 == 0 {
+            self.nulls.push(0);
+        }
+        match v {
+            Some(s) => self.buf.push_str(s),
+            None => self.nulls[i / 64] |= 1 << (i % 64),
+        }
+        self.ends.push(self.buf.len() as u32);
+    }
+    pub fn is_null(&self, i: usize) -> bool {
+        self.nulls[i / 64] & (1 << (i % 64)) != 0
+    }
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if self.is_null(i) {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(&self.buf[start..self.ends[i] as usize])
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+    /// Bytes of text held (for memory accounting).
+    pub fn text_bytes(&self) -> usize {
+        self.buf.len()
+    }
+    /// Rows selected by `idx`, in that order.
+    pub fn take(&self, idx: &[usize]) -> StrColumn {
+        let mut out = StrColumn::with_capacity(idx.len(), 0);
+        for &i in idx {
+            out.push(self.get(i));
+        }
+        out
+    }
+    /// Append all rows of another column.
+    pub fn extend_from(&mut self, other: &StrColumn) {
+        for v in other.iter() {
+            self.push(v);
+        }
+    }
+}
+
+impl<'a> FromIterator<Option<&'a str>> for StrColumn {
+    fn from_iter<T: IntoIterator<Item = Option<&'a str>>>(iter: T) -> Self {
+        let mut c = StrColumn::default();
+        for v in iter {
+            c.push(v);
+        }
+        c
+    }
+}
+
+/// A typed registry column. Dates are held as normalised ISO text (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Text(StrColumn),
+    Int(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+}
+
+/// One cell, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Text(&'a str),
+    Int(i64),
+    Real(f64),
+}
+
+impl Cell<'_> {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Cell::Null)
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Cell::Int(i) => Some(i as f64),
+            Cell::Real(r) => Some(r),
+            Cell::Text(t) => t.trim().parse().ok(),
+            Cell::Null => None,
+        }
+    }
+    pub fn as_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match *self {
+            Cell::Null => None,
+            Cell::Text(t) => Some(t.into()),
+            Cell::Int(i) => Some(i.to_string().into()),
+            Cell::Real(r) => Some(format_real(r).into()),
+        }
+    }
+}
+
+/// Shortest text for a real that reads back to the same value.
+pub fn format_real(r: f64) -> String {
+    let s = format!("{r}");
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+impl Column {
+    pub fn new(ty: FieldType, rows: usize) -> Column {
+        match ty {
+            FieldType::Text | FieldType::Date => Column::Text(StrColumn::with_capacity(rows, 0)),
+            FieldType::Int => Column::Int(Vec::with_capacity(rows)),
+            FieldType::Real => Column::Real(Vec::with_capacity(rows)),
+        }
+    }
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Text(c) => c.len(),
+            Column::Int(c) => c.len(),
+            Column::Real(c) => c.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn cell(&self, i: usize) -> Cell<'_> {
+        match self {
+            Column::Text(c) => c.get(i).map_or(Cell::Null, Cell::Text),
+            Column::Int(c) => c[i].map_or(Cell::Null, Cell::Int),
+            Column::Real(c) => c[i].map_or(Cell::Null, Cell::Real),
+        }
+    }
+    pub fn take(&self, idx: &[usize]) -> Column {
+        match self {
+            Column::Text(c) => Column::Text(c.take(idx)),
+            Column::Int(c) => Column::Int(idx.iter().map(|&i| c[i]).collect()),
+            Column::Real(c) => Column::Real(idx.iter().map(|&i| c[i]).collect()),
+        }
+    }
+    /// Append the rows of a column of the same type; returns false on a type mismatch.
+    pub fn extend_from(&mut self, other: &Column) -> bool {
+        match (self, other) {
+            (Column::Text(a), Column::Text(b)) => a.extend_from(b),
+            (Column::Int(a), Column::Int(b)) => a.extend_from_slice(b),
+            (Column::Real(a), Column::Real(b)) => a.extend_from_slice(b),
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_column_round_trips_nulls_and_empty_strings() {
+        let vals = [Some("a"), None, Some(""), Some("宗地"), None];
+        let mut c = StrColumn::default();
+        for _ in 0..30 {
+            for v in vals {
+                c.push(v);
+            }
+        }
+        assert_eq!(c.len(), 150);
+        for (i, v) in c.iter().enumerate() {
+            assert_eq!(v, vals[i % 5], "row {i}");
+        }
+        let t = c.take(&[3, 1, 2]);
+        assert_eq!(t.iter().collect::<Vec<_>>(), vec![Some("宗地"), None, Some("")]);
+    }
+
+    #[test]
+    fn reals_format_to_read_back() {
+        assert_eq!(format_real(12.0), "12.0");
+        assert_eq!(format_real(0.1), "0.1");
+        assert_eq!(format_real(12.5).parse::<f64>().unwrap(), 12.5);
+    }
+}
