@@ -16,4 +16,4 @@ pub mod table;
 
 pub use finding::{Finding, Outcome, RuleId, Severity};
 pub use schema::{registry, FieldDef, FieldType, GeometryType, RegistrySchema, TableDef, TableKind};
-pub use table::{Column, Geom, StrColumn};
+pub use table::{Cell, Column, Geom, RawTable, Rows, StrColumn};

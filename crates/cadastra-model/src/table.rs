@@ -214,3 +214,66 @@ mod tests {
         assert_eq!(format_real(12.5).parse::<f64>().unwrap(), 12.5);
     }
 }
+
+/// Source records as read, before mapping: every value is text (as the source holds it, decoded),
+/// with the geometry when the source has one. `src_rows` are the record numbers the user sees
+/// (0-based DBF record, 1-based spreadsheet/CSV line), used for provenance and error messages.
+#[derive(Debug, Clone, Default)]
+pub struct RawTable {
+    pub name: String,
+    pub fields: Vec<String>,
+    pub columns: Vec<StrColumn>,
+    pub geoms: Option<Vec<Option<geo_types::Geometry<f64>>>>,
+    pub src_rows: Vec<u64>,
+}
+
+impl RawTable {
+    pub fn len(&self) -> usize {
+        self.src_rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.src_rows.is_empty()
+    }
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f == name)
+    }
+    pub fn value(&self, row: usize, field: usize) -> Option<&str> {
+        self.columns[field].get(row)
+    }
+}
+
+/// Mapped registry rows of one table, columns in the order of the table's `TableDef::fields`.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    pub table: String,
+    pub columns: Vec<Column>,
+    /// geometry per row for feature tables (empty for attribute tables)
+    pub geoms: Vec<Option<Geom>>,
+}
+
+impl Rows {
+    pub fn new(def: &crate::TableDef) -> Rows {
+        Rows {
+            table: def.name.clone(),
+            columns: def.fields.iter().map(|f| Column::new(f.ty, 0)).collect(),
+            geoms: Vec::new(),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(self.geoms.len(), Column::len)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn take(&self, idx: &[usize]) -> Rows {
+        Rows {
+            table: self.table.clone(),
+            columns: self.columns.iter().map(|c| c.take(idx)).collect(),
+            geoms: if self.geoms.is_empty() {
+                Vec::new()
+            } else {
+                idx.iter().map(|&i| self.geoms[i].clone()).collect()
+            },
+        }
+    }
+}
