@@ -1,0 +1,120 @@
+//! DDL generated from the registry schema: one definition, two dialects.
+
+use cadastra_model::{FieldDef, FieldType, TableDef, TableKind};
+
+/// Quote an identifier. Identifiers only ever come from the schema (validated names), never from input.
+pub fn q(ident: &str) -> String {
+    debug_assert!(is_identifier(ident), "identifier from schema: {ident}");
+    format!("\"{ident}\"")
+}
+
+/// Names the schema may use: ASCII letters, digits and underscores, not starting with a digit.
+pub fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+pub fn sqlite_type(f: &FieldDef) -> String {
+    match f.ty {
+        FieldType::Text => match f.len {
+            Some(n) => format!("TEXT({n})"),
+            None => "TEXT".into(),
+        },
+        FieldType::Int => "INTEGER".into(),
+        FieldType::Real => "REAL".into(),
+        FieldType::Date => "DATE".into(),
+    }
+}
+
+pub fn pg_type(f: &FieldDef) -> String {
+    match f.ty {
+        FieldType::Text => match f.len {
+            // lengths in the standard are characters; legacy values can exceed them, which is a finding,
+            // not a load failure, so PostGIS uses text like GeoPackage
+            Some(_) | None => "text".into(),
+        },
+        FieldType::Int => "bigint".into(),
+        FieldType::Real => "double precision".into(),
+        FieldType::Date => "date".into(),
+    }
+}
+
+/// Index statements common to both dialects (business key and provenance key).
+pub fn index_statements(t: &TableDef) -> Vec<String> {
+    let mut v = Vec::new();
+    if t.is_data() {
+        v.push(format!(
+            "CREATE UNIQUE INDEX {} ON {} (src_system, src_key)",
+            q(&format!("ux_{}_src", t.name.to_lowercase())),
+            q(&t.name)
+        ));
+        if let Some(k) = &t.key {
+            v.push(format!(
+                "CREATE INDEX {} ON {} ({})",
+                q(&format!("ix_{}_{}", t.name.to_lowercase(), k.to_lowercase())),
+                q(&t.name),
+                q(k)
+            ));
+        }
+    }
+    if matches!(t.kind, TableKind::System | TableKind::Findings) && t.field("run_id").is_some() {
+        v.push(format!(
+            "CREATE INDEX {} ON {} (run_id)",
+            q(&format!("ix_{}_run", t.name.to_lowercase())),
+            q(&t.name)
+        ));
+    }
+    v
+}
+
+/// `CREATE TABLE` for SQLite / GeoPackage. Feature tables get `fid` and `geom`.
+pub fn sqlite_create(t: &TableDef) -> String {
+    let mut cols = vec!["\"fid\" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL".to_string()];
+    if let Some(g) = t.geometry {
+        cols.push(format!("\"geom\" {}", g.as_str()));
+    }
+    for f in &t.fields {
+        cols.push(format!("{} {}", q(&f.name), sqlite_type(f)));
+    }
+    format!("CREATE TABLE {} (\n  {}\n)", q(&t.name), cols.join(",\n  "))
+}
+
+/// `CREATE TABLE` for PostGIS with the geometry typed and SRID-constrained.
+pub fn pg_create(schema: &str, t: &TableDef, srid: i32) -> String {
+    let mut cols = vec!["fid bigserial PRIMARY KEY".to_string()];
+    if let Some(g) = t.geometry {
+        cols.push(format!("geom geometry({},{srid})", g.as_str()));
+    }
+    for f in &t.fields {
+        cols.push(format!("{} {}", q(&f.name), pg_type(f)));
+    }
+    format!("CREATE TABLE {}.{} (\n  {}\n)", q(schema), q(&t.name), cols.join(",\n  "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_name_is_a_safe_identifier() {
+        for t in &cadastra_model::registry().tables {
+            assert!(is_identifier(&t.name), "{}", t.name);
+            for f in &t.fields {
+                assert!(is_identifier(&f.name), "{}.{}", t.name, f.name);
+            }
+        }
+        assert!(!is_identifier("a\"; DROP TABLE x; --"));
+    }
+
+    #[test]
+    fn ddl_shapes() {
+        let t = cadastra_model::registry().table("ZDJBXX").unwrap();
+        let s = sqlite_create(t);
+        assert!(s.contains("\"geom\" MULTIPOLYGON"));
+        assert!(s.contains("\"ZDDM\" TEXT(19)"));
+        let p = pg_create("registry", t, 4548);
+        assert!(p.contains("geom geometry(MULTIPOLYGON,4548)"));
+    }
+}

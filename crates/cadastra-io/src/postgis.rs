@@ -1,0 +1,1 @@
+//! The registry in PostgreSQL + PostGIS (filled in with the merge work).

@@ -1,0 +1,86 @@
+//! What every registry backend offers: read what is there, apply one change set atomically.
+
+use cadastra_model::Rows;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{path}: {message}")]
+    Path { path: String, message: String },
+    #[error("{path}: not a cadastra registry: {reason}")]
+    Foreign { path: String, reason: String },
+    #[error("registry {path}: {message}")]
+    Locked { path: String, message: String },
+    #[error("registry {target}: table {table}: {source}")]
+    Sqlite {
+        target: String,
+        table: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("registry {target}: {context}: {source}")]
+    Postgres {
+        target: String,
+        context: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("registry {target}: table {table} row {row}: {message}")]
+    Data { target: String, table: String, row: usize, message: String },
+}
+
+/// A row already in the registry, found by its provenance key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingRow {
+    pub fid: i64,
+    pub record_hash: Option<String>,
+}
+
+/// Changes to one table, applied in the order delete, update, insert.
+#[derive(Debug, Clone)]
+pub struct TableChange {
+    pub table: String,
+    pub delete: Vec<i64>,
+    /// (fid, row index into `update_rows`)
+    pub update_fids: Vec<i64>,
+    pub update_rows: Option<Rows>,
+    pub insert: Option<Rows>,
+}
+
+impl TableChange {
+    pub fn inserts(table: &str, rows: Rows) -> TableChange {
+        TableChange {
+            table: table.to_string(),
+            delete: vec![],
+            update_fids: vec![],
+            update_rows: None,
+            insert: Some(rows),
+        }
+    }
+}
+
+/// Everything one run changes; applied in a single transaction or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    pub tables: Vec<TableChange>,
+}
+
+/// A registry backend (GeoPackage file or PostGIS database).
+pub trait Registry {
+    /// "gpkg" or "postgis"
+    fn backend(&self) -> &'static str;
+    /// Where it is, for messages (the password of a URL is never shown).
+    fn target(&self) -> String;
+    /// Rows of `table` loaded from `src_system`, keyed by `src_key`.
+    fn existing(
+        &mut self,
+        table: &str,
+        src_system: &str,
+    ) -> Result<HashMap<String, ExistingRow>, RegistryError>;
+    /// All rows of a table with their fids (for matching, exports and reports).
+    fn read_table(&mut self, table: &str) -> Result<(Vec<i64>, Rows), RegistryError>;
+    /// Row counts per table.
+    fn counts(&mut self) -> Result<BTreeMap<String, i64>, RegistryError>;
+    /// Apply every change in one transaction: all or nothing.
+    fn apply(&mut self, changes: &ChangeSet) -> Result<(), RegistryError>;
+}
