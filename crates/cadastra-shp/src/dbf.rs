@@ -1,0 +1,879 @@
+//! DBF reading: header and field descriptors as GDAL's shapelib reads them, records decoded in
+//! parallel into [`StrColumn`]s with the decided encoding.
+//!
+//! Value rules (all kept as text):
+//! - `C` (and unknown types): trimmed of spaces and NUL bytes on both sides; empty = null;
+//!   bytes malformed in the encoding = null + [`ProblemKind::Undecodable`].
+//! - `N`/`F`: the trimmed text when it is a plain decimal number (`-12.50`, `1e5`); empty =
+//!   null; `****` = null + [`ProblemKind::NumberOverflow`]; a decimal comma (`64,300`) in a
+//!   field with decimals is normalised to `64.300` + [`ProblemKind::DecimalComma`]; anything
+//!   else = null + [`ProblemKind::BadNumber`].
+//! - `D`: `YYYYMMDD` text; empty or `00000000` = null; other text = null + `BadDate`.
+//! - `L`: `T`/`F` (from `T t Y y` / `F f N n`); `?` or blank = null; other = null + `BadLogical`.
+
+use crate::encoding::{decide, ContentEvidence, DecisionInputs, EncodingDecision, TextEncoding};
+use crate::error::ShpError;
+use crate::field::{DbfField, FieldKind};
+use crate::problem::{ProblemKind, RecordProblem};
+use crate::read::ReadOptions;
+use cadastra_model::StrColumn;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A field whose name was changed to keep names unique (or to give an empty name one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRename {
+    /// Position of the field.
+    pub index: usize,
+    /// Name as decoded from the file.
+    pub original: String,
+    /// Name used in [`DbfTable::fields`].
+    pub renamed: String,
+}
+
+/// A decoded DBF: one text column per field, one row per non-deleted record.
+#[derive(Debug, Clone)]
+pub struct DbfTable {
+    pub path: PathBuf,
+    /// Fields with decoded, unique names (duplicates renamed `NAME_1`, `NAME_2`, ... as
+    /// mapshaper does; see `renamed_fields`).
+    pub fields: Vec<DbfField>,
+    pub renamed_fields: Vec<FieldRename>,
+    /// One column per field, in field order.
+    pub columns: Vec<StrColumn>,
+    /// For each row, its record number in the file (0-based).
+    pub source_records: Vec<usize>,
+    pub encoding: EncodingDecision,
+    /// The code-page byte (offset 29).
+    pub ldid: u8,
+    /// Record count in the header.
+    pub declared_records: usize,
+    /// Records flagged deleted (`*`) and skipped, by record number.
+    pub deleted_records: Vec<usize>,
+    /// Per-record problems, sorted by row then field position.
+    pub problems: Vec<RecordProblem>,
+    /// File-level warnings (junk after the records, unparseable .cpg, ...).
+    pub warnings: Vec<String>,
+}
+
+impl DbfTable {
+    /// Number of rows returned.
+    pub fn len(&self) -> usize {
+        self.source_records.len()
+    }
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.source_records.is_empty()
+    }
+    /// Count of deleted records skipped.
+    pub fn deleted_skipped(&self) -> usize {
+        self.deleted_records.len()
+    }
+    /// Column of the field called `name` (exact match first, then ASCII case-insensitive).
+    pub fn column(&self, name: &str) -> Option<&StrColumn> {
+        let i = self
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .or_else(|| {
+                self.fields
+                    .iter()
+                    .position(|f| f.name.eq_ignore_ascii_case(name))
+            })?;
+        self.columns.get(i)
+    }
+}
+
+/// Read a standalone .dbf (the extension of `path` is replaced by `.dbf`; `.cpg`/`.cst` next to
+/// it are honoured).
+pub fn read_dbf(path: &Path, opts: &ReadOptions) -> Result<DbfTable, ShpError> {
+    let mut files = crate::read::Companions::find(path);
+    let dbf_path = files
+        .dbf
+        .clone()
+        .unwrap_or_else(|| path.with_extension("dbf"));
+    let bytes = std::fs::read(&dbf_path).map_err(|e| ShpError::io(&dbf_path, e))?;
+    let cpg = files.read_text("cpg")?;
+    let cst = files.read_text("cst")?;
+    crate::read::with_pool(opts, || {
+        decode_dbf(&dbf_path, &bytes, opts, cpg.as_deref(), cst.as_deref(), 0)
+    })
+}
+
+struct RawField {
+    name: Vec<u8>,
+    kind: FieldKind,
+    length: u16,
+    decimals: u8,
+    offset: usize,
+}
+
+struct Header {
+    declared: usize,
+    header_len: usize,
+    record_len: usize,
+    ldid: u8,
+    fields: Vec<RawField>,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> ShpError {
+    ShpError::BadDbf {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn parse_header(path: &Path, b: &[u8], warnings: &mut Vec<String>) -> Result<Header, ShpError> {
+    if b.len() < 32 {
+        return Err(bad(
+            path,
+            format!("{} bytes, shorter than the 32-byte header", b.len()),
+        ));
+    }
+    let declared = u32::from_le_bytes([b[4], b[5], b[6], b[7] & 0x7F]) as usize;
+    let header_len = usize::from(u16::from_le_bytes([b[8], b[9]]));
+    let record_len = usize::from(u16::from_le_bytes([b[10], b[11]]));
+    let ldid = b[29];
+    if header_len < 32 {
+        return Err(bad(
+            path,
+            format!("header length {header_len} is less than 32"),
+        ));
+    }
+    if record_len == 0 && declared > 0 {
+        return Err(bad(
+            path,
+            format!("record length 0 with {declared} records"),
+        ));
+    }
+    let mut fields = Vec::new();
+    let max_fields = (header_len - 32) / 32;
+    for i in 0..max_fields {
+        let at = 32 + 32 * i;
+        let Some(d) = b.get(at..at + 32) else {
+            if b.get(at) == Some(&0x0D) {
+                break;
+            }
+            return Err(bad(
+                path,
+                format!("field descriptor {i} is cut off by the end of the file"),
+            ));
+        };
+        if d[0] == 0x0D {
+            break;
+        }
+        let name_end = d[..11].iter().position(|&c| c == 0).unwrap_or(11);
+        let _ = name_end; // names are cut at NUL after decoding (UTF-16 names contain NULs)
+        fields.push(RawField {
+            name: d[..11].to_vec(),
+            kind: FieldKind::from_byte(d[11]),
+            length: u16::from(d[16]),
+            decimals: if matches!(d[11], b'N' | b'F' | b'n' | b'f') {
+                d[17]
+            } else {
+                0
+            },
+            offset: 0,
+        });
+    }
+    let mut total: usize = 1 + fields.iter().map(|f| usize::from(f.length)).sum::<usize>();
+    if total > record_len && record_len > 0 {
+        // Clipper-style wide text fields keep the high byte of the width in "decimals"
+        let clipper: usize = 1 + fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let d = &b[32 + 32 * i..64 + 32 * i];
+                if f.kind.is_number() {
+                    usize::from(d[16])
+                } else {
+                    usize::from(d[16]) + 256 * usize::from(d[17])
+                }
+            })
+            .sum::<usize>();
+        if clipper == record_len {
+            for (i, f) in fields.iter_mut().enumerate() {
+                let d = &b[32 + 32 * i..64 + 32 * i];
+                if !f.kind.is_number() {
+                    f.length = u16::from(d[16]) + 256 * u16::from(d[17]);
+                }
+            }
+            total = clipper;
+            warnings.push(format!(
+                "{}: text fields wider than 255 bytes (Clipper-style widths) detected",
+                path.display()
+            ));
+        } else {
+            return Err(bad(
+                path,
+                format!("fields need {total} bytes per record but records are {record_len} bytes"),
+            ));
+        }
+    }
+    let _ = total;
+    let mut offset = 1;
+    for f in &mut fields {
+        f.offset = offset;
+        offset += usize::from(f.length);
+    }
+    if header_len > b.len() {
+        return Err(bad(
+            path,
+            format!(
+                "header length {header_len} exceeds the file size {}",
+                b.len()
+            ),
+        ));
+    }
+    Ok(Header {
+        declared,
+        header_len,
+        record_len,
+        ldid,
+        fields,
+    })
+}
+
+/// Trim spaces and NUL bytes on both sides.
+fn trim(raw: &[u8]) -> &[u8] {
+    let start = raw
+        .iter()
+        .position(|&c| c != b' ' && c != 0)
+        .unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .rposition(|&c| c != b' ' && c != 0)
+        .map_or(start, |e| e + 1);
+    &raw[start..end]
+}
+
+/// A plain decimal number: `[+-]digits[.digits][e[+-]digits]` or `[+-].digits[...]`.
+fn is_number(t: &[u8]) -> bool {
+    let mut i = 0;
+    if matches!(t.first(), Some(b'+' | b'-')) {
+        i = 1;
+    }
+    let int_start = i;
+    while i < t.len() && t[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i - int_start;
+    if i < t.len() && t[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits += i - frac_start;
+    }
+    if digits == 0 {
+        return false;
+    }
+    if i < t.len() && (t[i] == b'e' || t[i] == b'E') {
+        i += 1;
+        if i < t.len() && (t[i] == b'+' || t[i] == b'-') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return false;
+        }
+    }
+    i == t.len()
+}
+
+fn is_date(t: &[u8]) -> bool {
+    if t.len() != 8 || !t.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let n = |a: usize, b: usize| {
+        t[a..b]
+            .iter()
+            .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (m, d) = (n(4, 6), n(6, 8));
+    (1..=12).contains(&m) && (1..=31).contains(&d)
+}
+
+/// Decode the field names with the decided encoding; cut at NUL, trim.
+fn decode_name(raw: &[u8], enc: TextEncoding) -> (String, bool) {
+    if enc.is_ascii_compatible() {
+        let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
+        let t = trim(&raw[..end]);
+        match enc.decode(t) {
+            Some(s) => (s, true),
+            None => (String::from_utf8_lossy(t).into_owned(), false),
+        }
+    } else {
+        // UTF-16 names: BOM-sniffing decode of all 11 bytes, then cut at the first NUL
+        let e = enc.as_encoding_rs().unwrap_or(encoding_rs::UTF_8);
+        let even = &raw[..raw.len() & !1];
+        let (s, _, had_errors) = e.decode(even);
+        let s = s
+            .split('\0')
+            .next()
+            .unwrap_or("")
+            .trim_matches([' ', '\u{FFFD}'])
+            .to_string();
+        (s, !had_errors)
+    }
+}
+
+/// Make names unique the mapshaper way (`NAME_1`, `NAME_2`, ...; case-insensitive), and give
+/// empty names `FIELD_<n>`.
+fn unique_names(names: Vec<String>) -> (Vec<String>, Vec<FieldRename>) {
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(names.len());
+    let mut renames = Vec::new();
+    for (i, original) in names.into_iter().enumerate() {
+        let base = if original.is_empty() {
+            format!("FIELD_{}", i + 1)
+        } else {
+            original.clone()
+        };
+        let mut name = base.clone();
+        let mut k = 1;
+        while used.contains(&name.to_lowercase()) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        used.insert(name.to_lowercase());
+        if name != original {
+            renames.push(FieldRename {
+                index: i,
+                original,
+                renamed: name.clone(),
+            });
+        }
+        out.push(name);
+    }
+    (out, renames)
+}
+
+/// How to decode one field.
+struct FieldPlan<'a> {
+    raw: &'a RawField,
+    name: &'a str,
+}
+
+/// Shared view of the record area.
+struct Records<'a> {
+    data: &'a [u8],
+    record_len: usize,
+    /// Records wholly present in the file.
+    available: usize,
+}
+
+impl Records<'_> {
+    fn get(&self, rec: usize) -> Option<&[u8]> {
+        if rec >= self.available {
+            return None;
+        }
+        let s = rec * self.record_len;
+        self.data.get(s..s + self.record_len)
+    }
+}
+
+fn decode_range(
+    recs: &Records<'_>,
+    live: &[usize],
+    first_row: usize,
+    plan: &FieldPlan<'_>,
+    enc: TextEncoding,
+) -> (StrColumn, Vec<RecordProblem>) {
+    let f = plan.raw;
+    let width = usize::from(f.length);
+    let mut col = StrColumn::with_capacity(live.len(), live.len() * width.min(24));
+    let mut problems = Vec::new();
+    let mut scratch = String::new();
+    let ascii_compatible = enc.is_ascii_compatible();
+    let is_utf8 = enc == TextEncoding::UTF_8;
+    for (k, &rec) in live.iter().enumerate() {
+        let Some(r) = recs.get(rec) else {
+            col.push(None);
+            continue;
+        };
+        let raw = &r[f.offset..f.offset + width];
+        let mut problem = |kind: ProblemKind, reason: String| {
+            problems.push(RecordProblem {
+                row: first_row + k,
+                record: rec,
+                field: Some(plan.name.to_string()),
+                kind,
+                reason,
+                raw: raw.to_vec(),
+            })
+        };
+        match f.kind {
+            FieldKind::Char | FieldKind::Other(_) => {
+                if !ascii_compatible {
+                    scratch.clear();
+                    if enc.decode_into(raw, &mut scratch) {
+                        let t = scratch.trim_matches([' ', '\0']);
+                        col.push(if t.is_empty() { None } else { Some(t) });
+                    } else {
+                        problem(
+                            ProblemKind::Undecodable,
+                            format!("text is not valid {}", enc.name()),
+                        );
+                        col.push(None);
+                    }
+                    continue;
+                }
+                let t = trim(raw);
+                if t.is_empty() {
+                    col.push(None);
+                } else if t.is_ascii() || is_utf8 {
+                    match std::str::from_utf8(t) {
+                        Ok(s) => col.push(Some(s)),
+                        Err(_) => {
+                            problem(ProblemKind::Undecodable, "text is not valid UTF-8".into());
+                            col.push(None);
+                        }
+                    }
+                } else {
+                    scratch.clear();
+                    if enc.decode_into(t, &mut scratch) {
+                        col.push(Some(&scratch));
+                    } else {
+                        problem(
+                            ProblemKind::Undecodable,
+                            format!("text is not valid {}", enc.name()),
+                        );
+                        col.push(None);
+                    }
+                }
+            }
+            FieldKind::Numeric | FieldKind::Float => {
+                let t = trim(raw);
+                if t.is_empty() {
+                    col.push(None);
+                } else if is_number(t) {
+                    // is_number accepts ASCII only
+                    col.push(std::str::from_utf8(t).ok());
+                } else if t.iter().all(|&c| c == b'*') {
+                    problem(
+                        ProblemKind::NumberOverflow,
+                        "number field filled with '*' (overflow marker): null".into(),
+                    );
+                    col.push(None);
+                } else if f.decimals > 0
+                    && t.iter().filter(|&&c| c == b',').count() == 1
+                    && is_number(
+                        &t.iter()
+                            .map(|&c| if c == b',' { b'.' } else { c })
+                            .collect::<Vec<_>>(),
+                    )
+                    && !t.contains(&b'.')
+                {
+                    let fixed: String = t
+                        .iter()
+                        .map(|&c| if c == b',' { '.' } else { c as char })
+                        .collect();
+                    problem(
+                        ProblemKind::DecimalComma,
+                        format!("decimal comma read as a point: {fixed}"),
+                    );
+                    col.push(Some(&fixed));
+                } else {
+                    problem(
+                        ProblemKind::BadNumber,
+                        format!("{:?} is not a number: null", String::from_utf8_lossy(t)),
+                    );
+                    col.push(None);
+                }
+            }
+            FieldKind::Date => {
+                let t = trim(raw);
+                if t.is_empty() || t == b"00000000" {
+                    col.push(None);
+                } else if is_date(t) {
+                    col.push(std::str::from_utf8(t).ok());
+                } else {
+                    problem(
+                        ProblemKind::BadDate,
+                        format!(
+                            "{:?} is not a YYYYMMDD date: null",
+                            String::from_utf8_lossy(t)
+                        ),
+                    );
+                    col.push(None);
+                }
+            }
+            FieldKind::Logical => {
+                let t = trim(raw);
+                match t {
+                    [] | [b'?'] => col.push(None),
+                    [b'T' | b't' | b'Y' | b'y'] => col.push(Some("T")),
+                    [b'F' | b'f' | b'N' | b'n'] => col.push(Some("F")),
+                    _ => {
+                        problem(
+                            ProblemKind::BadLogical,
+                            format!("{:?} is not a logical: null", String::from_utf8_lossy(t)),
+                        );
+                        col.push(None);
+                    }
+                }
+            }
+        }
+    }
+    (col, problems)
+}
+
+/// Content evidence over the text fields of live records, in parallel.
+fn content_evidence(
+    recs: &Records<'_>,
+    live: &[usize],
+    text_fields: &[&RawField],
+    names_ascii: bool,
+    names_utf8: bool,
+) -> ContentEvidence {
+    // (non-ASCII records, first record not valid UTF-8)
+    let per_chunk: Vec<(usize, Option<usize>)> = live
+        .par_chunks(16 * 1024)
+        .map(|chunk| {
+            let mut non_ascii = 0;
+            let mut first_bad = None;
+            for &rec in chunk {
+                let Some(r) = recs.get(rec) else { continue };
+                if r.is_ascii() {
+                    continue;
+                }
+                let mut rec_non_ascii = false;
+                let mut rec_bad = false;
+                for f in text_fields {
+                    let t = trim(&r[f.offset..f.offset + usize::from(f.length)]);
+                    if !t.is_ascii() {
+                        rec_non_ascii = true;
+                        if std::str::from_utf8(t).is_err() {
+                            rec_bad = true;
+                            break;
+                        }
+                    }
+                }
+                if rec_non_ascii {
+                    non_ascii += 1;
+                }
+                if rec_bad && first_bad.is_none() {
+                    first_bad = Some(rec);
+                }
+            }
+            (non_ascii, first_bad)
+        })
+        .collect();
+    let non_ascii_records: usize = per_chunk.iter().map(|c| c.0).sum();
+    let first_invalid_utf8 = per_chunk.iter().find_map(|c| c.1);
+    ContentEvidence {
+        all_ascii: non_ascii_records == 0 && names_ascii,
+        valid_utf8: first_invalid_utf8.is_none() && names_utf8,
+        non_ascii_records,
+        first_invalid_utf8,
+    }
+}
+
+/// Non-ASCII text cells for the detector, separated by `\n`, up to `limit` bytes.
+fn detector_sample(
+    recs: &Records<'_>,
+    live: &[usize],
+    text_fields: &[&RawField],
+    names: &[&[u8]],
+    limit: usize,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for n in names {
+        let t = trim(n.split(|&c| c == 0).next().unwrap_or(&[]));
+        if !t.is_ascii() {
+            out.extend_from_slice(t);
+            out.push(b'\n');
+        }
+    }
+    for &rec in live {
+        if out.len() >= limit {
+            break;
+        }
+        let Some(r) = recs.get(rec) else { continue };
+        if r.is_ascii() {
+            continue;
+        }
+        for f in text_fields {
+            let t = trim(&r[f.offset..f.offset + usize::from(f.length)]);
+            if !t.is_ascii() {
+                out.extend_from_slice(t);
+                out.push(b'\n');
+            }
+        }
+    }
+    out
+}
+
+/// Decode a DBF already in memory. `min_records`: rows to produce even when the .dbf holds
+/// fewer records (the .shp has more shapes); those rows get null attributes and a problem.
+pub(crate) fn decode_dbf(
+    path: &Path,
+    bytes: &[u8],
+    opts: &ReadOptions,
+    cpg: Option<&str>,
+    cst: Option<&str>,
+    min_records: usize,
+) -> Result<DbfTable, ShpError> {
+    let mut warnings = Vec::new();
+    let h = parse_header(path, bytes, &mut warnings)?;
+    let data = &bytes[h.header_len..];
+    let available = data
+        .len()
+        .checked_div(h.record_len)
+        .unwrap_or(0)
+        .min(h.declared);
+    if available < h.declared {
+        warnings.push(format!(
+            "{}: header declares {} records but the file holds {available} whole records: the rest have null attributes",
+            path.display(),
+            h.declared
+        ));
+    }
+    let used = h.declared.saturating_mul(h.record_len);
+    if data.len() > used {
+        let extra = &data[used..];
+        if !(extra.len() == 1 && extra[0] == 0x1A) {
+            warnings.push(format!(
+                "{}: {} bytes after the last declared record ignored",
+                path.display(),
+                extra.len() - usize::from(extra.first() == Some(&0x1A))
+            ));
+        }
+    }
+    let recs = Records {
+        data,
+        record_len: h.record_len,
+        available,
+    };
+    let total = h.declared.max(min_records);
+    let mut deleted_records = Vec::new();
+    let mut live = Vec::with_capacity(total);
+    for rec in 0..total {
+        match recs.get(rec) {
+            Some(r) if r[0] == b'*' => deleted_records.push(rec),
+            _ => live.push(rec),
+        }
+    }
+
+    // encoding decision
+    let text_fields: Vec<&RawField> = h
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Char | FieldKind::Other(_)))
+        .collect();
+    let raw_names: Vec<&[u8]> = h.fields.iter().map(|f| f.name.as_slice()).collect();
+    let names_ascii = raw_names.iter().all(|n| n.is_ascii());
+    let names_utf8 = raw_names
+        .iter()
+        .all(|n| std::str::from_utf8(trim(n.split(|&c| c == 0).next().unwrap_or(&[]))).is_ok());
+    let content = content_evidence(&recs, &live, &text_fields, names_ascii, names_utf8);
+    let inputs = DecisionInputs {
+        override_encoding: opts.encoding,
+        cpg,
+        cst,
+        ldid: h.ldid,
+        content: &content,
+        chinese: opts.chinese,
+    };
+    let mut sample = || detector_sample(&recs, &live, &text_fields, &raw_names, 1 << 20);
+    let mut decision_warnings = Vec::new();
+    let mut encoding = decide(&inputs, &mut sample, &mut decision_warnings);
+    warnings.extend(
+        decision_warnings
+            .into_iter()
+            .map(|w| format!("{}: {w}", path.display())),
+    );
+    let enc = encoding.encoding;
+
+    // field names
+    let mut names = Vec::with_capacity(h.fields.len());
+    for (i, f) in h.fields.iter().enumerate() {
+        let (name, ok) = decode_name(&f.name, enc);
+        if !ok {
+            warnings.push(format!(
+                "{}: name of field {i} is not valid {}: read as {name:?}",
+                path.display(),
+                enc.name()
+            ));
+        }
+        names.push(name);
+    }
+    let (names, renamed_fields) = unique_names(names);
+    for r in &renamed_fields {
+        warnings.push(format!(
+            "{}: field {} {:?} renamed {:?} (duplicate or empty name)",
+            path.display(),
+            r.index,
+            r.original,
+            r.renamed
+        ));
+    }
+    let plans: Vec<FieldPlan<'_>> = h
+        .fields
+        .iter()
+        .zip(&names)
+        .map(|(raw, name)| FieldPlan { raw, name })
+        .collect();
+
+    // columns: field-parallel when there are enough fields, else row chunks per field
+    let threads = rayon::current_num_threads().max(1);
+    let decoded: Vec<(StrColumn, Vec<RecordProblem>)> =
+        if plans.len() >= 2 * threads || live.len() < 64 * 1024 {
+            plans
+                .par_iter()
+                .map(|p| decode_range(&recs, &live, 0, p, enc))
+                .collect()
+        } else {
+            let chunk = live.len().div_ceil(threads * 4).max(1);
+            plans
+                .iter()
+                .map(|p| {
+                    let parts: Vec<(StrColumn, Vec<RecordProblem>)> = live
+                        .par_chunks(chunk)
+                        .enumerate()
+                        .map(|(c, l)| decode_range(&recs, l, c * chunk, p, enc))
+                        .collect();
+                    let mut parts = parts.into_iter();
+                    // invariant: live is non-empty here (len >= 64 Ki), so there is a first part
+                    let (mut col, mut probs) = parts.next().unwrap_or_default();
+                    for (c, p) in parts {
+                        col.extend_from(&c);
+                        probs.extend(p);
+                    }
+                    (col, probs)
+                })
+                .collect()
+        };
+    let mut columns = Vec::with_capacity(decoded.len());
+    let mut problems = Vec::new();
+    let mut undecodable = 0usize;
+    for (field_idx, (col, probs)) in decoded.into_iter().enumerate() {
+        undecodable += probs
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Undecodable)
+            .count();
+        let stars = probs
+            .iter()
+            .filter(|p| p.kind == ProblemKind::NumberOverflow)
+            .count();
+        if stars > 0 {
+            warnings.push(format!(
+                "{}: field {:?}: {stars} values filled with '*' (shapelib's null marker, or a number that overflowed its width): read as null",
+                path.display(),
+                names[field_idx]
+            ));
+        }
+        columns.push(col);
+        problems.extend(probs);
+    }
+    for (row, &rec) in live.iter().enumerate() {
+        if rec >= available {
+            problems.push(RecordProblem {
+                row,
+                record: rec,
+                field: None,
+                kind: ProblemKind::NoDbfRecord,
+                reason: if rec < h.declared {
+                    "record missing from the .dbf (file truncated): attributes null".into()
+                } else {
+                    format!("the .dbf has only {} records: attributes null", h.declared)
+                },
+                raw: recs
+                    .data
+                    .get(rec * h.record_len..)
+                    .map(|r| r.iter().take(h.record_len).copied().collect())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let field_pos = |p: &RecordProblem| {
+        p.field
+            .as_ref()
+            .and_then(|f| names.iter().position(|n| n == f))
+    };
+    problems.sort_by_key(|p| (p.row, field_pos(p).map_or(0, |i| i + 1)));
+    if undecodable > 0 {
+        encoding.confident = false;
+        encoding.evidence.push(format!(
+            "{undecodable} values do not decode as {}: null, listed as problems",
+            enc.name()
+        ));
+    }
+
+    let fields = h
+        .fields
+        .iter()
+        .zip(&names)
+        .map(|(f, name)| DbfField {
+            name: name.clone(),
+            kind: f.kind,
+            length: f.length,
+            decimals: f.decimals,
+        })
+        .collect();
+    Ok(DbfTable {
+        path: path.to_path_buf(),
+        fields,
+        renamed_fields,
+        columns,
+        source_records: live,
+        encoding,
+        ldid: h.ldid,
+        declared_records: h.declared,
+        deleted_records,
+        problems,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_recognised_by_shape() {
+        for ok in ["0", "-12.50", "+3", ".5", "5.", "1e5", "1.5E-3"] {
+            assert!(is_number(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "", "-", ".", "1e", "1,5", "1.2.3", "nan", "inf", "12a", "1 2",
+        ] {
+            assert!(!is_number(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trimming_removes_spaces_and_nuls_on_both_sides() {
+        assert_eq!(trim(b"\0 Z\xc3\xbcrich \0\0"), "Zürich".as_bytes());
+        assert_eq!(trim(b"   "), b"");
+        assert_eq!(trim(b""), b"");
+    }
+
+    #[test]
+    fn duplicate_and_empty_names_are_made_unique() {
+        let (names, renames) = unique_names(vec![
+            "TestColumn".into(),
+            "testcolumn".into(),
+            "".into(),
+            "TestColumn_1".into(),
+        ]);
+        assert_eq!(
+            names,
+            ["TestColumn", "testcolumn_1", "FIELD_3", "TestColumn_1_1"]
+        );
+        assert_eq!(renames.len(), 3);
+        assert_eq!(renames[0].original, "testcolumn");
+    }
+
+    #[test]
+    fn dates_need_a_real_month_and_day() {
+        assert!(is_date(b"20240229"));
+        assert!(!is_date(b"20241301"));
+        assert!(!is_date(b"2024-1-1"));
+    }
+}
