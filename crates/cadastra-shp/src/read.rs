@@ -216,6 +216,15 @@ fn is_wkt(text: &str) -> bool {
 /// Refuses (with an error naming the file) what is not a shapefile: a .shp or .shx without the
 /// 9994 file code, a header shorter than 100 bytes, an unknown layer shape type.
 pub fn read_shapefile(path: &Path, opts: &ReadOptions) -> Result<ShpLayer, ShpError> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        return Err(ShpError::NotAShapefile {
+            path: path.to_path_buf(),
+            reason: "a zip archive: unpack it and read the .shp".into(),
+        });
+    }
     let mut files = Companions::find(path);
     let shp_path = files.shp.clone().ok_or_else(|| ShpError::Missing {
         path: files.stem.with_extension("shp"),

@@ -441,32 +441,33 @@ pub(crate) fn parse_shape(c: &[u8], layer_family: ShapeFamily) -> Shape {
     shape
 }
 
-/// MultiPatch parts as 2D polygons: triangle strips and fans become one polygon per triangle,
-/// rings become polygons (inner rings holes of the preceding outer/first ring). Z is dropped.
+/// MultiPatch parts as 2D polygons, following GDAL's `OGRCreateFromMultiPatch`: triangle
+/// strips, fans and triangle lists become one polygon per triangle; an outer ring or a first
+/// ring starts a polygon and the inner rings / rings after it are its further rings. Z is
+/// dropped.
 fn multipatch(parts: Vec<Vec<Coord<f64>>>, types: &[i32]) -> Shape {
     let mut polys: Vec<Polygon<f64>> = Vec::new();
+    let mut current: Option<Polygon<f64>> = None;
     let tri = |a: Coord<f64>, b: Coord<f64>, c: Coord<f64>| {
         Polygon::new(LineString(vec![a, b, c, a]), vec![])
     };
     for (p, &t) in parts.into_iter().zip(types) {
         match t {
-            0 => {
-                for w in p.windows(3) {
-                    polys.push(tri(w[0], w[1], w[2]));
+            0 => polys.extend(p.windows(3).map(|w| tri(w[0], w[1], w[2]))),
+            1 => polys.extend((1..p.len().saturating_sub(1)).map(|i| tri(p[0], p[i], p[i + 1]))),
+            6 => polys.extend(p.chunks_exact(3).map(|w| tri(w[0], w[1], w[2]))),
+            3 | 5 if current.is_some() => {
+                if let Some(c) = current.as_mut() {
+                    c.interiors_push(LineString(p));
                 }
             }
-            1 => {
-                for i in 1..p.len().saturating_sub(1) {
-                    polys.push(tri(p[0], p[i], p[i + 1]));
-                }
+            _ => {
+                polys.extend(current.take());
+                current = Some(Polygon::new(LineString(p), vec![]));
             }
-            3 => match polys.last_mut() {
-                Some(last) => last.interiors_push(LineString(p)),
-                None => polys.push(Polygon::new(LineString(p), vec![])),
-            },
-            _ => polys.push(Polygon::new(LineString(p), vec![])),
         }
     }
+    polys.extend(current);
     if polys.is_empty() {
         return Shape {
             geom: None,
