@@ -107,7 +107,10 @@ pub fn segment_intersection(p1: Coord, p2: Coord, q1: Coord, q2: Coord) -> SegIn
         };
         return SegIntersection::Point { at, proper: false };
     }
-    SegIntersection::Point { at: crossing_point(p1, p2, q1, q2), proper: true }
+    SegIntersection::Point {
+        at: crossing_point(p1, p2, q1, q2),
+        proper: true,
+    }
 }
 
 fn collinear_intersection(p1: Coord, p2: Coord, q1: Coord, q2: Coord) -> SegIntersection {
@@ -117,7 +120,10 @@ fn collinear_intersection(p1: Coord, p2: Coord, q1: Coord, q2: Coord) -> SegInte
     let p2in_q = in_seg_box(q1, q2, p2);
     let pick = |a: Coord, b: Coord, single: bool| {
         if single {
-            SegIntersection::Point { at: a, proper: false }
+            SegIntersection::Point {
+                at: a,
+                proper: false,
+            }
         } else {
             SegIntersection::Collinear { a, b }
         }
@@ -147,7 +153,10 @@ fn collinear_intersection(p1: Coord, p2: Coord, q1: Coord, q2: Coord) -> SegInte
 /// intersection of their boxes. Used for reporting only.
 pub(crate) fn crossing_point(p1: Coord, p2: Coord, q1: Coord, q2: Coord) -> Coord {
     // shift to a local origin to keep precision for large coordinates
-    let o = Coord { x: (p1.x + p2.x + q1.x + q2.x) / 4.0, y: (p1.y + p2.y + q1.y + q2.y) / 4.0 };
+    let o = Coord {
+        x: (p1.x + p2.x + q1.x + q2.x) / 4.0,
+        y: (p1.y + p2.y + q1.y + q2.y) / 4.0,
+    };
     let (a, b, c, d) = (p1 - o, p2 - o, q1 - o, q2 - o);
     let r = b - a;
     let s = d - c;
@@ -194,7 +203,11 @@ pub fn locate_in_ring(p: Coord, ring: &[Coord]) -> Location {
             return Location::Boundary;
         }
         if p1.y == p.y && p2.y == p.y {
-            let (lo, hi) = if p1.x <= p2.x { (p1.x, p2.x) } else { (p2.x, p1.x) };
+            let (lo, hi) = if p1.x <= p2.x {
+                (p1.x, p2.x)
+            } else {
+                (p2.x, p1.x)
+            };
             if p.x >= lo && p.x <= hi {
                 return Location::Boundary;
             }
@@ -213,7 +226,7 @@ pub fn locate_in_ring(p: Coord, ring: &[Coord]) -> Location {
             }
         }
     }
-    if crossings % 2 == 1 {
+    if !crossings.is_multiple_of(2) {
         Location::Interior
     } else {
         Location::Exterior
@@ -224,8 +237,14 @@ pub fn locate_in_ring(p: Coord, ring: &[Coord]) -> Location {
 /// (or flat top) of the ring. Returns `false` for flat or degenerate rings. The ring must be
 /// closed; repeated points are allowed.
 pub fn is_ccw(ring: &[Coord]) -> bool {
+    ring_orientation(ring) > 0
+}
+
+/// Exact orientation of a closed ring: `1` counter-clockwise, `-1` clockwise, `0` when the ring
+/// is flat or degenerate (JTS `Orientation.isCCW`'s case analysis at the highest point).
+pub fn ring_orientation(ring: &[Coord]) -> i8 {
     if ring.len() < 4 {
-        return false;
+        return 0;
     }
     let n = ring.len() - 1;
     let mut up_hi = ring[0];
@@ -242,7 +261,7 @@ pub fn is_ccw(ring: &[Coord]) -> bool {
         prev_y = py;
     }
     let Some(up_low) = up_low else {
-        return false;
+        return 0;
     };
     let mut i_down_low = i_up_hi;
     loop {
@@ -252,15 +271,21 @@ pub fn is_ccw(ring: &[Coord]) -> bool {
         }
     }
     let down_low = ring[i_down_low];
-    let i_down_hi = if i_down_low > 0 { i_down_low - 1 } else { n - 1 };
+    let i_down_hi = if i_down_low > 0 {
+        i_down_low - 1
+    } else {
+        n - 1
+    };
     let down_hi = ring[i_down_hi];
     if up_hi == down_hi {
         if up_low == up_hi || down_low == up_hi || up_low == down_low {
-            return false;
+            return 0;
         }
-        orient(up_low, up_hi, down_low) > 0
+        orient(up_low, up_hi, down_low)
+    } else if down_hi.x - up_hi.x < 0.0 {
+        1
     } else {
-        down_hi.x - up_hi.x < 0.0
+        -1
     }
 }
 
@@ -319,7 +344,11 @@ fn compare_between(origin: Coord, p: Coord, e0: Coord, e1: Coord) -> i8 {
 /// Do the edge pairs `(node,a0),(node,a1)` and `(node,b0),(node,b1)` cross at `node`
 /// (JTS `PolygonNodeTopology.isCrossing`)? Collinear edges count as not crossing.
 pub(crate) fn is_crossing(node: Coord, a0: Coord, a1: Coord, b0: Coord, b1: Coord) -> bool {
-    let (lo, hi) = if is_angle_greater(node, a0, a1) { (a1, a0) } else { (a0, a1) };
+    let (lo, hi) = if is_angle_greater(node, a0, a1) {
+        (a1, a0)
+    } else {
+        (a0, a1)
+    };
     let c0 = compare_between(node, b0, lo, hi);
     if c0 == 0 {
         return false;
@@ -342,8 +371,11 @@ fn is_between(origin: Coord, p: Coord, e0: Coord, e1: Coord) -> bool {
 /// whose interior lies on the right when walking `a0, node, a1`
 /// (JTS `PolygonNodeTopology.isInteriorSegment`)?
 pub(crate) fn is_interior_segment(node: Coord, a0: Coord, a1: Coord, b: Coord) -> bool {
-    let (lo, hi, interior_between) =
-        if is_angle_greater(node, a0, a1) { (a1, a0, false) } else { (a0, a1, true) };
+    let (lo, hi, interior_between) = if is_angle_greater(node, a0, a1) {
+        (a1, a0, false)
+    } else {
+        (a0, a1, true)
+    };
     let between = is_between(node, b, lo, hi);
     between == interior_between
 }
@@ -370,28 +402,46 @@ mod tests {
     #[test]
     fn segment_cases() {
         use SegIntersection::*;
-        assert_eq!(segment_intersection(c(0., 0.), c(2., 2.), c(0., 2.), c(2., 0.)).num(), 1);
+        assert_eq!(
+            segment_intersection(c(0., 0.), c(2., 2.), c(0., 2.), c(2., 0.)).num(),
+            1
+        );
         assert!(matches!(
             segment_intersection(c(0., 0.), c(2., 2.), c(0., 2.), c(2., 0.)),
             Point { proper: true, at } if at == c(1., 1.)
         ));
         assert_eq!(
             segment_intersection(c(0., 0.), c(2., 0.), c(2., 0.), c(3., 5.)),
-            Point { at: c(2., 0.), proper: false }
+            Point {
+                at: c(2., 0.),
+                proper: false
+            }
         );
         assert_eq!(
             segment_intersection(c(0., 0.), c(2., 0.), c(1., 0.), c(3., 0.)),
-            Collinear { a: c(1., 0.), b: c(2., 0.) }
+            Collinear {
+                a: c(1., 0.),
+                b: c(2., 0.)
+            }
         );
         assert_eq!(
             segment_intersection(c(0., 0.), c(2., 0.), c(2., 0.), c(3., 0.)),
-            Point { at: c(2., 0.), proper: false }
+            Point {
+                at: c(2., 0.),
+                proper: false
+            }
         );
-        assert_eq!(segment_intersection(c(0., 0.), c(2., 0.), c(0., 1.), c(3., 1.)), None);
+        assert_eq!(
+            segment_intersection(c(0., 0.), c(2., 0.), c(0., 1.), c(3., 1.)),
+            None
+        );
         // T: endpoint in the interior of the other
         assert_eq!(
             segment_intersection(c(0., 0.), c(2., 0.), c(1., 0.), c(1., 3.)),
-            Point { at: c(1., 0.), proper: false }
+            Point {
+                at: c(1., 0.),
+                proper: false
+            }
         );
     }
 
@@ -408,7 +458,14 @@ mod tests {
         assert_eq!(locate_in_ring(c(11., 5.), &sq), Location::Exterior);
         assert_eq!(locate_in_ring(c(5., 10.), &rev), Location::Boundary);
         // flat top: orientation from the direction of the top edge
-        let flat = [c(0., 0.), c(4., 0.), c(4., 2.), c(2., 2.), c(0., 2.), c(0., 0.)];
+        let flat = [
+            c(0., 0.),
+            c(4., 0.),
+            c(4., 2.),
+            c(2., 2.),
+            c(0., 2.),
+            c(0., 0.),
+        ];
         assert!(is_ccw(&flat));
     }
 
@@ -417,7 +474,13 @@ mod tests {
         let n = c(0., 0.);
         // edges east and north; b edges north-east and south-west cross them
         assert!(is_crossing(n, c(1., 0.), c(0., 1.), c(1., 1.), c(-1., -1.)));
-        assert!(!is_crossing(n, c(1., 0.), c(0., 1.), c(-1., 0.), c(0., -1.)));
+        assert!(!is_crossing(
+            n,
+            c(1., 0.),
+            c(0., 1.),
+            c(-1., 0.),
+            c(0., -1.)
+        ));
         // corner (0,1) -> node -> (1,0) with interior on the right: the 270° outside the NE quadrant
         assert!(!is_interior_segment(n, c(0., 1.), c(1., 0.), c(1., 1.)));
         assert!(is_interior_segment(n, c(0., 1.), c(1., 0.), c(-1., -1.)));

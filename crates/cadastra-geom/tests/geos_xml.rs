@@ -36,12 +36,17 @@ fn eval(g: &G) -> Result<(), Invalid> {
 }
 
 fn eval_polys(polys: &[Vec<Vec<Coord>>]) -> Result<(), Invalid> {
-    let holes: Vec<Vec<&[Coord]>> =
-        polys.iter().map(|p| p.iter().skip(1).map(|r| r.as_slice()).collect()).collect();
+    let holes: Vec<Vec<&[Coord]>> = polys
+        .iter()
+        .map(|p| p.iter().skip(1).map(|r| r.as_slice()).collect())
+        .collect();
     let raw: Vec<RawPolygon<'_>> = polys
         .iter()
         .zip(&holes)
-        .map(|(p, h)| RawPolygon { shell: p.first().map(|r| r.as_slice()).unwrap_or(&[]), holes: h })
+        .map(|(p, h)| RawPolygon {
+            shell: p.first().map(|r| r.as_slice()).unwrap_or(&[]),
+            holes: h,
+        })
         .collect();
     validate_raw_polygons(&raw)
 }
@@ -60,7 +65,11 @@ fn is_valid_agrees_with_geos_on_every_case() {
                 continue;
             }
             total += 1;
-            let text = if c.arg1 == "B" { c.b.as_deref() } else { c.a.as_deref() };
+            let text = if c.arg1 == "B" {
+                c.b.as_deref()
+            } else {
+                c.a.as_deref()
+            };
             let expected = match c.expected.to_ascii_lowercase().as_str() {
                 "true" => true,
                 "false" => false,
@@ -76,7 +85,9 @@ fn is_valid_agrees_with_geos_on_every_case() {
             };
             let got = eval(&g);
             if got.is_ok() != expected {
-                failures.push(format!("DIFF {label}: GEOS says {expected}, we say {got:?}"));
+                failures.push(format!(
+                    "DIFF {label}: GEOS says {expected}, we say {got:?}"
+                ));
             }
             if let G::Poly(rings) = &g {
                 if rings.len() == 1 {
@@ -109,7 +120,11 @@ fn is_valid_agrees_with_geos_on_every_case() {
         println!("{f}");
     }
     assert_eq!(total, 928, "the suite should hold 928 isValid cases");
-    assert!(failures.is_empty(), "{} disagreements with GEOS (listed above)", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with GEOS (listed above)",
+        failures.len()
+    );
 }
 
 /// Where geo 0.33's own `Validation` differs from GEOS (printed for the record).
@@ -121,13 +136,20 @@ fn list_geo_validation_disagreements() {
             if !c.op.eq_ignore_ascii_case("isValid") {
                 continue;
             }
-            let Ok(g) = parse_geom(c.a.as_deref().unwrap_or(""), c.scale) else { continue };
+            let Ok(g) = parse_geom(c.a.as_deref().unwrap_or(""), c.scale) else {
+                continue;
+            };
             let Some(geo) = g.to_geo() else { continue };
             let expected = c.expected.eq_ignore_ascii_case("true");
             if geo::Validation::is_valid(&geo) != expected {
-                let why: Vec<String> =
-                    geo::Validation::validation_errors(&geo).iter().map(|e| e.to_string()).collect();
-                println!("{}#{} {}: GEOS {expected}, geo {:?}", c.file, c.index, c.desc, why);
+                let why: Vec<String> = geo::Validation::validation_errors(&geo)
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect();
+                println!(
+                    "{}#{} {}: GEOS {expected}, geo {:?}",
+                    c.file, c.index, c.desc, why
+                );
             }
         }
     }

@@ -166,13 +166,19 @@ mod tests {
         let mut ring: Vec<Coord> = (0..n)
             .map(|k| {
                 let t = k as f64 / n as f64 * std::f64::consts::TAU;
-                Coord { x: 100.0 * t.cos(), y: 100.0 * t.sin() }
+                Coord {
+                    x: 100.0 * t.cos(),
+                    y: 100.0 * t.sin(),
+                }
             })
             .collect();
         ring.push(ring[0]);
         assert_eq!(validate_raw_ring(&ring), Ok(()));
         ring.swap(50, 52);
-        assert!(matches!(validate_raw_ring(&ring), Err(Invalid::SelfIntersection { .. })));
+        assert!(matches!(
+            validate_raw_ring(&ring),
+            Err(Invalid::SelfIntersection { .. })
+        ));
     }
 
     #[test]

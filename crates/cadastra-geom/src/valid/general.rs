@@ -45,7 +45,10 @@ pub(crate) fn validate_polygons(polys: &[RawPolygon<'_>], multi: bool) -> Result
     }
 
     let rings = build_rings(polys);
-    let mut an = Analyzer { touches: vec![Vec::new(); rings.len()], double_touch: None };
+    let mut an = Analyzer {
+        touches: vec![Vec::new(); rings.len()],
+        double_touch: None,
+    };
     an.analyze(&rings)?;
 
     for p in polys {
@@ -83,12 +86,22 @@ fn build_rings(polys: &[RawPolygon<'_>]) -> Vec<Ring> {
             continue;
         }
         let tracked = !p.holes.is_empty();
-        rings.push(Ring { pts: dedup(p.shell), poly: pi, key: -1, tracked });
+        rings.push(Ring {
+            pts: dedup(p.shell),
+            poly: pi,
+            key: -1,
+            tracked,
+        });
         for (hi, h) in p.holes.iter().enumerate() {
             if h.is_empty() {
                 continue;
             }
-            rings.push(Ring { pts: dedup(h), poly: pi, key: hi as i32, tracked });
+            rings.push(Ring {
+                pts: dedup(h),
+                poly: pi,
+                key: hi as i32,
+                tracked,
+            });
         }
     }
     rings
@@ -112,8 +125,12 @@ struct Analyzer {
 impl Analyzer {
     fn analyze(&mut self, rings: &[Ring]) -> Result<(), Invalid> {
         // sweep along the longer axis of the overall box
-        let (mut minx, mut maxx, mut miny, mut maxy) =
-            (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut minx, mut maxx, mut miny, mut maxy) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for r in rings {
             for c in &r.pts {
                 minx = minx.min(c.x);
@@ -126,8 +143,16 @@ impl Analyzer {
         let mut segs = Vec::new();
         for (ri, r) in rings.iter().enumerate() {
             for (i, w) in r.pts.windows(2).enumerate() {
-                let (a, b) = if along_x { (w[0].x, w[1].x) } else { (w[0].y, w[1].y) };
-                let (oa, ob) = if along_x { (w[0].y, w[1].y) } else { (w[0].x, w[1].x) };
+                let (a, b) = if along_x {
+                    (w[0].x, w[1].x)
+                } else {
+                    (w[0].y, w[1].y)
+                };
+                let (oa, ob) = if along_x {
+                    (w[0].y, w[1].y)
+                } else {
+                    (w[0].x, w[1].x)
+                };
                 segs.push(Seg {
                     lo: a.min(b),
                     hi: a.max(b),
@@ -155,7 +180,12 @@ impl Analyzer {
 
     /// GEOS `PolygonIntersectionAnalyzer::findInvalidIntersection`.
     fn process(&mut self, rings: &[Ring], s: &Seg, t: &Seg) -> Result<(), Invalid> {
-        let (r0, i0, r1, i1) = (s.ring as usize, s.idx as usize, t.ring as usize, t.idx as usize);
+        let (r0, i0, r1, i1) = (
+            s.ring as usize,
+            s.idx as usize,
+            t.ring as usize,
+            t.idx as usize,
+        );
         let same_ring = r0 == r1;
         if same_ring && i0 == i1 {
             return Ok(());
@@ -168,7 +198,9 @@ impl Analyzer {
             SegIntersection::Point { at, proper: true } => {
                 return Err(Invalid::SelfIntersection { at });
             }
-            SegIntersection::Collinear { a, .. } => return Err(Invalid::SelfIntersection { at: a }),
+            SegIntersection::Collinear { a, .. } => {
+                return Err(Invalid::SelfIntersection { at: a })
+            }
             SegIntersection::Point { at, proper: false } => at,
         };
         if same_ring {
@@ -182,8 +214,16 @@ impl Analyzer {
         if at == p01 || at == p11 {
             return Ok(());
         }
-        let (e00, e01) = if at == p00 { (prev_in_ring(ss0, i0), p01) } else { (p00, p01) };
-        let (e10, e11) = if at == p10 { (prev_in_ring(ss1, i1), p11) } else { (p10, p11) };
+        let (e00, e01) = if at == p00 {
+            (prev_in_ring(ss0, i0), p01)
+        } else {
+            (p00, p01)
+        };
+        let (e10, e11) = if at == p10 {
+            (prev_in_ring(ss1, i1), p11)
+        } else {
+            (p10, p11)
+        };
         if is_crossing(at, e00, e01, e10, e11) {
             return Err(Invalid::SelfIntersection { at });
         }
@@ -199,16 +239,30 @@ impl Analyzer {
         if !a.tracked || !b.tracked || a.poly != b.poly {
             return false;
         }
-        let only_touch = |from: &Vec<Touch>, other: usize| match from.iter().find(|t| t.ring == other)
-        {
-            None => true,
-            Some(t) => t.at == at,
-        };
+        let only_touch =
+            |from: &Vec<Touch>, other: usize| match from.iter().find(|t| t.ring == other) {
+                None => true,
+                Some(t) => t.at == at,
+            };
         if !only_touch(&self.touches[r0], r1) || !only_touch(&self.touches[r1], r0) {
             return true;
         }
-        insert_touch(&mut self.touches[r0], Touch { key: b.key, ring: r1, at });
-        insert_touch(&mut self.touches[r1], Touch { key: a.key, ring: r0, at });
+        insert_touch(
+            &mut self.touches[r0],
+            Touch {
+                key: b.key,
+                ring: r1,
+                at,
+            },
+        );
+        insert_touch(
+            &mut self.touches[r1],
+            Touch {
+                key: a.key,
+                ring: r0,
+                at,
+            },
+        );
         false
     }
 }
@@ -293,9 +347,8 @@ fn check_holes_in_shell(p: &RawPolygon<'_>) -> Result<(), Invalid> {
     }
     let shell_env = env(p.shell);
     for h in p.holes.iter().filter(|h| !h.is_empty()) {
-        let outside = p.shell.is_empty()
-            || !covers(shell_env, env(h))
-            || !is_ring_nested(h, p.shell);
+        let outside =
+            p.shell.is_empty() || !covers(shell_env, env(h)) || !is_ring_nested(h, p.shell);
         if outside {
             return Err(Invalid::HoleOutsideShell { at: h[0] });
         }
@@ -307,8 +360,11 @@ fn check_holes_not_nested(p: &RawPolygon<'_>) -> Result<(), Invalid> {
     if p.holes.len() <= 1 {
         return Ok(());
     }
-    let envs: Vec<Option<Env>> =
-        p.holes.iter().map(|h| if h.is_empty() { None } else { Some(env(h)) }).collect();
+    let envs: Vec<Option<Env>> = p
+        .holes
+        .iter()
+        .map(|h| if h.is_empty() { None } else { Some(env(h)) })
+        .collect();
     for (i, h) in p.holes.iter().enumerate() {
         let Some(ei) = envs[i] else { continue };
         for (j, t) in p.holes.iter().enumerate() {
@@ -339,9 +395,10 @@ fn check_shells_not_nested(polys: &[RawPolygon<'_>]) -> Result<(), Invalid> {
             if !is_segment_in_ring(s0, s1, q.shell) {
                 continue;
             }
-            let in_hole = q.holes.iter().any(|h| {
-                !h.is_empty() && covers(env(h), envs[i]) && is_ring_nested(p.shell, h)
-            });
+            let in_hole = q
+                .holes
+                .iter()
+                .any(|h| !h.is_empty() && covers(env(h), envs[i]) && is_ring_nested(p.shell, h));
             if !in_hole {
                 return Err(Invalid::NestedShells { at: s0 });
             }

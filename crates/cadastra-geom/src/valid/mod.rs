@@ -119,7 +119,9 @@ impl Invalid {
             Invalid::DisconnectedInterior { .. } => {
                 format!("面内部不连通（内环相接将面分割开），位于 {at}")
             }
-            Invalid::NestedShells { .. } => format!("多部件面的一个外环嵌套在另一个之内，位于 {at}"),
+            Invalid::NestedShells { .. } => {
+                format!("多部件面的一个外环嵌套在另一个之内，位于 {at}")
+            }
         }
     }
 
@@ -203,7 +205,13 @@ pub fn validate_polygon(p: &Polygon<f64>) -> Result<(), Invalid> {
         return validate_raw_ring(&p.exterior().0);
     }
     let holes: Vec<&[Coord]> = p.interiors().iter().map(|h| h.0.as_slice()).collect();
-    general::validate_polygons(&[RawPolygon { shell: &p.exterior().0, holes: &holes }], false)
+    general::validate_polygons(
+        &[RawPolygon {
+            shell: &p.exterior().0,
+            holes: &holes,
+        }],
+        false,
+    )
 }
 
 /// Validate a multipolygon: the entry point for parcels and buildings. A single polygon without
@@ -230,7 +238,10 @@ pub fn validate_multipolygon(mp: &MultiPolygon<f64>) -> Result<(), Invalid> {
             let raw: Vec<RawPolygon<'_>> = polys
                 .iter()
                 .zip(&holes)
-                .map(|(p, h)| RawPolygon { shell: &p.exterior().0, holes: h })
+                .map(|(p, h)| RawPolygon {
+                    shell: &p.exterior().0,
+                    holes: h,
+                })
                 .collect();
             general::validate_polygons(&raw, true)
         }
@@ -251,7 +262,9 @@ pub fn validate_raw_line(pts: &[Coord]) -> Result<(), Invalid> {
     }
     check_coords(pts)?;
     if !non_repeated_at_least(pts, 2) {
-        return Err(Invalid::TooFewPoints { at: pts.first().copied() });
+        return Err(Invalid::TooFewPoints {
+            at: pts.first().copied(),
+        });
     }
     Ok(())
 }
@@ -318,9 +331,15 @@ mod tests {
 
     #[test]
     fn polygons() {
-        check(wkt!(POLYGON((0. 0., 20. 0., 20. 30., 0. 30., 0. 0.))).into(), None);
+        check(
+            wkt!(POLYGON((0. 0., 20. 0., 20. 30., 0. 30., 0. 0.))).into(),
+            None,
+        );
         // repeated points are fine
-        check(wkt!(POLYGON((0. 0., 20. 0., 20. 0., 20. 30., 0. 30., 0. 0.))).into(), None);
+        check(
+            wkt!(POLYGON((0. 0., 20. 0., 20. 0., 20. 30., 0. 30., 0. 0.))).into(),
+            None,
+        );
         check(
             wkt!(POLYGON((0. 0., 10. 10., 10. 0., 0. 10., 0. 0.))).into(),
             Some("self-intersection"),
@@ -335,7 +354,10 @@ mod tests {
             wkt!(POLYGON((0. 0., 10. 0., 15. 0., 10. 0., 10. 10., 0. 10., 0. 0.))).into(),
             Some("self-intersection"),
         );
-        check(wkt!(POLYGON((0. 0., 1. 1., 0. 0.))).into(), Some("too-few-points"));
+        check(
+            wkt!(POLYGON((0. 0., 1. 1., 0. 0.))).into(),
+            Some("too-few-points"),
+        );
         check(
             wkt!(POLYGON((0. 0., 10. 0., 10. 10., 0. 10., 0. 0.),(20. 20., 30. 20., 30. 30., 20. 20.)))
                 .into(),
@@ -348,7 +370,8 @@ mod tests {
         );
         // hole touching the shell at one point is valid
         check(
-            wkt!(POLYGON((0. 0., 10. 0., 10. 10., 0. 10., 0. 0.),(0. 5., 5. 2., 5. 8., 0. 5.))).into(),
+            wkt!(POLYGON((0. 0., 10. 0., 10. 10., 0. 10., 0. 0.),(0. 5., 5. 2., 5. 8., 0. 5.)))
+                .into(),
             None,
         );
         // hole touching the shell at two points cuts the polygon in two
@@ -388,21 +411,42 @@ mod tests {
     #[test]
     fn other_types_and_coordinates() {
         check(wkt!(POINT(1. 2.)).into(), None);
-        check(Geometry::Point(geo_types::Point::new(f64::NAN, 1.0)), Some("invalid-coordinate"));
-        check(wkt!(LINESTRING(0. 0., 0. 0.)).into(), Some("too-few-points"));
+        check(
+            Geometry::Point(geo_types::Point::new(f64::NAN, 1.0)),
+            Some("invalid-coordinate"),
+        );
+        check(
+            wkt!(LINESTRING(0. 0., 0. 0.)).into(),
+            Some("too-few-points"),
+        );
         check(wkt!(LINESTRING(0. 0., 0. 0., 1. 0.)).into(), None);
-        let open = [Coord { x: 0., y: 0. }, Coord { x: 1., y: 0. }, Coord { x: 1., y: 1. }];
-        assert!(matches!(validate_raw_ring(&open), Err(Invalid::RingNotClosed { .. })));
+        let open = [
+            Coord { x: 0., y: 0. },
+            Coord { x: 1., y: 0. },
+            Coord { x: 1., y: 1. },
+        ];
+        assert!(matches!(
+            validate_raw_ring(&open),
+            Err(Invalid::RingNotClosed { .. })
+        ));
         let holes: [&[Coord]; 0] = [];
         assert!(matches!(
-            validate_raw_polygons(&[RawPolygon { shell: &open, holes: &holes }]),
+            validate_raw_polygons(&[RawPolygon {
+                shell: &open,
+                holes: &holes
+            }]),
             Err(Invalid::RingNotClosed { .. })
         ));
     }
 
     #[test]
     fn messages_name_the_location() {
-        let e = Invalid::RingSelfIntersection { at: Coord { x: 39_512_345.0, y: 4_012_345.5 } };
+        let e = Invalid::RingSelfIntersection {
+            at: Coord {
+                x: 39_512_345.0,
+                y: 4_012_345.5,
+            },
+        };
         assert_eq!(e.en(), "ring touches itself at (39512345.000, 4012345.500)");
         assert!(e.zh().contains("环自接触"));
         assert_eq!(e.to_string(), e.en());
@@ -412,8 +456,13 @@ mod tests {
     /// touches and spikes, the cases where fast and general paths could disagree.
     fn small_ring() -> impl Strategy<Value = Vec<Coord>> {
         prop::collection::vec((0i32..5, 0i32..5), 3..9).prop_map(|pts| {
-            let mut r: Vec<Coord> =
-                pts.into_iter().map(|(x, y)| Coord { x: x as f64, y: y as f64 }).collect();
+            let mut r: Vec<Coord> = pts
+                .into_iter()
+                .map(|(x, y)| Coord {
+                    x: x as f64,
+                    y: y as f64,
+                })
+                .collect();
             r.push(r[0]);
             r
         })

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// The peer-test folder, relative to this crate; panics loudly if it is missing.
 pub fn peer_dir(sub: &str) -> PathBuf {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/peer-tests")).join(sub);
+    let p = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/peer-tests"
+    ))
+    .join(sub);
     assert!(
         p.is_dir(),
         "peer-test folder {} is missing: these tests need /work/shared/peer-tests",
@@ -45,7 +49,10 @@ impl G {
             }
             let mut it = rings.iter();
             let shell = it.next().cloned().unwrap_or_default();
-            Some(Polygon::new(LineString(shell), it.map(|r| LineString(r.clone())).collect()))
+            Some(Polygon::new(
+                LineString(shell),
+                it.map(|r| LineString(r.clone())).collect(),
+            ))
         }
         Some(match self {
             G::Point(None) => Geometry::GeometryCollection(GeometryCollection(vec![])),
@@ -134,7 +141,8 @@ impl<'a> Lex<'a> {
             self.i += 1;
         }
         let t = String::from_utf8_lossy(&self.s[st..self.i]);
-        t.parse::<f64>().map_err(|e| format!("bad number {t:?}: {e}"))
+        t.parse::<f64>()
+            .map_err(|e| format!("bad number {t:?}: {e}"))
     }
     /// EMPTY or '('
     fn open(&mut self) -> Result<bool, String> {
@@ -258,7 +266,10 @@ impl<'a> Lex<'a> {
 }
 
 pub fn parse_wkt(s: &str) -> Result<G, String> {
-    let mut l = Lex { s: s.as_bytes(), i: 0 };
+    let mut l = Lex {
+        s: s.as_bytes(),
+        i: 0,
+    };
     let g = l.geom()?;
     if l.peek().is_some() {
         return Err(format!("trailing text at {}", l.i));
@@ -307,9 +318,10 @@ impl Wkb {
         let le = self.bytes::<1>(true)?[0] == 1;
         let t = self.u32(le)?;
         let (base, dims) = match t {
-            t if t & 0x8000_0000 != 0 || t & 0x4000_0000 != 0 => {
-                (t & 0xff, 2 + usize::from(t & 0x8000_0000 != 0) + usize::from(t & 0x4000_0000 != 0))
-            }
+            t if t & 0x8000_0000 != 0 || t & 0x4000_0000 != 0 => (
+                t & 0xff,
+                2 + usize::from(t & 0x8000_0000 != 0) + usize::from(t & 0x4000_0000 != 0),
+            ),
             t if t > 3000 => (t - 3000, 4),
             t if t > 2000 => (t - 2000, 3),
             t if t > 1000 => (t - 1000, 3),
@@ -322,19 +334,30 @@ impl Wkb {
                 for _ in 2..dims {
                     self.f64(le)?;
                 }
-                G::Point(if x.is_nan() && y.is_nan() { None } else { Some(Coord { x, y }) })
+                G::Point(if x.is_nan() && y.is_nan() {
+                    None
+                } else {
+                    Some(Coord { x, y })
+                })
             }
             2 => G::Line(self.pts(le, dims)?),
             3 => {
                 let n = self.u32(le)?;
-                G::Poly((0..n).map(|_| self.pts(le, dims)).collect::<Result<_, _>>()?)
+                G::Poly(
+                    (0..n)
+                        .map(|_| self.pts(le, dims))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             4..=7 => {
                 let n = self.u32(le)?;
                 let parts = (0..n).map(|_| self.geom()).collect::<Result<Vec<_>, _>>()?;
                 match base {
                     4 => G::MultiPoint(
-                        parts.into_iter().map(|g| if let G::Point(c) = g { c } else { None }).collect(),
+                        parts
+                            .into_iter()
+                            .map(|g| if let G::Point(c) = g { c } else { None })
+                            .collect(),
                     ),
                     5 => G::MultiLine(
                         parts
@@ -358,7 +381,7 @@ impl Wkb {
 
 pub fn parse_hex_wkb(s: &str) -> Result<G, String> {
     let s: String = s.split_whitespace().collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err("odd hex length".into());
     }
     let b = (0..s.len())
@@ -372,13 +395,19 @@ pub fn parse_hex_wkb(s: &str) -> Result<G, String> {
 /// Parse WKT or hex WKB, rounding to `1/scale` when a FIXED precision model is given.
 pub fn parse_geom(text: &str, scale: Option<f64>) -> Result<G, String> {
     let t = text.trim();
-    let mut g = if !t.is_empty() && t.chars().all(|c| c.is_ascii_hexdigit() || c.is_whitespace()) {
+    let mut g = if !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_hexdigit() || c.is_whitespace())
+    {
         parse_hex_wkb(t)?
     } else {
         parse_wkt(t)?
     };
     if let Some(s) = scale {
-        g.map_coords(&|c| Coord { x: (c.x * s).round() / s, y: (c.y * s).round() / s });
+        g.map_coords(&|c| Coord {
+            x: (c.x * s).round() / s,
+            y: (c.y * s).round() / s,
+        });
     }
     Ok(g)
 }
@@ -431,18 +460,31 @@ fn scale_of(pm: Option<roxmltree::Node<'_, '_>>) -> Option<f64> {
 
 pub fn read_cases(path: &Path, root_dir: &Path) -> Vec<Case> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc =
+        roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let root = doc.root_element();
     let scale = scale_of(root.children().find(|n| n.has_tag_name("precisionModel")));
-    let file = path.strip_prefix(root_dir).unwrap_or(path).display().to_string();
+    let file = path
+        .strip_prefix(root_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string();
     let mut out = vec![];
-    for (ci, case) in root.descendants().filter(|n| n.has_tag_name("case")).enumerate() {
+    for (ci, case) in root
+        .descendants()
+        .filter(|n| n.has_tag_name("case"))
+        .enumerate()
+    {
         let child_text = |tag: &str| {
             case.children()
                 .find(|n| n.has_tag_name(tag))
                 .map(|n| n.text().unwrap_or("").to_string())
         };
-        let desc = child_text("desc").unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        let desc = child_text("desc")
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let a = child_text("a");
         let b = child_text("b");
         for test in case.children().filter(|n| n.has_tag_name("test")) {
@@ -455,8 +497,16 @@ pub fn read_cases(path: &Path, root_dir: &Path) -> Vec<Case> {
                     b: b.clone(),
                     scale,
                     op: op.attribute("name").unwrap_or("").trim().to_string(),
-                    arg1: op.attribute("arg1").unwrap_or("A").trim().to_ascii_uppercase(),
-                    arg2: op.attribute("arg2").unwrap_or("B").trim().to_ascii_uppercase(),
+                    arg1: op
+                        .attribute("arg1")
+                        .unwrap_or("A")
+                        .trim()
+                        .to_ascii_uppercase(),
+                    arg2: op
+                        .attribute("arg2")
+                        .unwrap_or("B")
+                        .trim()
+                        .to_ascii_uppercase(),
                     arg3: op.attribute("arg3").map(|s| s.trim().to_string()),
                     expected: op.text().unwrap_or("").trim().to_string(),
                 });
