@@ -149,14 +149,24 @@ pub fn parse_control_points(
         ));
     };
     let (sh, dh) = (col("src_h"), col("dst_h"));
+    // the csv crate does not count skipped blank lines: derive line numbers from byte offsets
+    let line_of = |pos: Option<&csv::Position>| -> u64 {
+        pos.map(|p| {
+            let b = text.as_bytes();
+            let mut end = (p.byte() as usize).min(b.len());
+            // a record's position may point at blank lines before it
+            while end < b.len() && (b[end] == b'\n' || b[end] == b'\r') {
+                end += 1;
+            }
+            b[..end].iter().filter(|b| **b == b'\n').count() as u64 + 1
+        })
+        .unwrap_or(0)
+    };
     let mut out: Vec<ControlPoint> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            err(line, format!("unreadable record: {e}"))
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let rec = rec.map_err(|e| err(line_of(e.position()), "unreadable record".to_string()))?;
+        let line = line_of(rec.position());
         if rec.iter().all(str::is_empty) {
             continue;
         }
@@ -872,4 +882,399 @@ pub fn choose_convention(
             Convention::PositionVector
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    const BJ54: CrsRef = CrsRef::Epsg(2436);
+    const CGCS: CrsRef = CrsRef::Epsg(4548);
+
+    const P7: SevenParams = SevenParams {
+        tx: 24.815,
+        ty: -131.207,
+        tz: -83.694,
+        rx: 1.2431,
+        ry: -0.9127,
+        rz: 2.1345,
+        ds: 3.417,
+    };
+
+    const P4: FourParams = FourParams {
+        dx: 480_113.274,
+        dy: 3_950_212.918,
+        scale: 1.000_021_37,
+        rotation: -27.815,
+    };
+
+    /// Control-point positions spread over Laiwu (source grid), with names.
+    fn sites(n: usize, rng: &mut ChaCha8Rng) -> Vec<(String, Coord<f64>, f64)> {
+        (0..n)
+            .map(|i| {
+                let c = Coord {
+                    x: 527_000.0 + rng.random::<f64>() * 58_000.0,
+                    y: 3_990_000.0 + rng.random::<f64>() * 60_000.0,
+                };
+                (
+                    format!("GP{:02}", i + 1),
+                    c,
+                    150.0 + rng.random::<f64>() * 700.0,
+                )
+            })
+            .collect()
+    }
+
+    fn gauss(rng: &mut ChaCha8Rng, sigma: f64) -> f64 {
+        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+        sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    /// Noise-free 4p control points from the survey formula (independent of PROJ).
+    fn four_points(n: usize, seed: u64) -> Vec<ControlPoint> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let a = P4.rotation / ARCSEC_PER_RAD;
+        sites(n, &mut rng)
+            .into_iter()
+            .map(|(name, s, _)| {
+                // local grid: a city grid roughly 480 km / 3950 km off the national one
+                let src = Coord {
+                    x: s.x - 480_000.0,
+                    y: s.y - 3_950_000.0,
+                };
+                let (x, y) = (src.y, src.x); // survey X north, Y east
+                let dst = Coord {
+                    x: P4.dx + P4.scale * (x * a.sin() + y * a.cos()),
+                    y: P4.dy + P4.scale * (x * a.cos() - y * a.sin()),
+                };
+                ControlPoint::new(&name, src, dst)
+            })
+            .collect()
+    }
+
+    /// Noise-free 7p control points: source plane + ellipsoidal height through the known
+    /// pipeline; the target height is kept (a geocentric fit needs it to be exact).
+    fn seven_points(n: usize, seed: u64, conv: Convention) -> Vec<ControlPoint> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let sites = sites(n, &mut rng);
+        let op = Operation::from_params(&OperatorParams::seven(BJ54, CGCS, conv, P7)).unwrap();
+        let t = op.transformer().unwrap();
+        let mut x: Vec<f64> = sites.iter().map(|s| s.1.x).collect();
+        let mut y: Vec<f64> = sites.iter().map(|s| s.1.y).collect();
+        let mut z: Vec<f64> = sites.iter().map(|s| s.2).collect();
+        t.trans_xyz(&mut x, &mut y, &mut z).unwrap();
+        sites
+            .iter()
+            .enumerate()
+            .map(|(i, (name, src, h))| ControlPoint {
+                src_h: Some(*h),
+                dst_h: Some(z[i]),
+                line: i as u64 + 2,
+                ..ControlPoint::new(name, *src, Coord { x: x[i], y: y[i] })
+            })
+            .collect()
+    }
+
+    fn spec(model: Model, src: CrsRef) -> FitSpec {
+        FitSpec::new(model, src, CGCS)
+    }
+
+    #[test]
+    fn four_parameters_recovered_from_noise_free_points() {
+        let pts = four_points(12, 1);
+        let local = CrsRef::Local("laiwu-city".into());
+        let r = fit(&pts, &spec(Model::FourParam, local)).unwrap();
+        let crate::params::Values::Four(p) = r.params().values else {
+            panic!("4p")
+        };
+        assert!((p.scale - P4.scale).abs() < 1e-7, "scale");
+        assert!((p.rotation - P4.rotation).abs() < 0.01, "rotation");
+        assert!(
+            (p.dx - P4.dx).abs() < 0.001 && (p.dy - P4.dy).abs() < 0.001,
+            "shifts"
+        );
+        assert!(
+            r.max < 0.001 && r.flagged().count() == 0,
+            "{}",
+            r.residual_table()
+        );
+        assert_eq!(r.redundancy, 20);
+    }
+
+    #[test]
+    fn seven_parameters_recovered_in_both_conventions() {
+        for conv in [Convention::PositionVector, Convention::CoordinateFrame] {
+            let pts = seven_points(15, 2, conv);
+            let mut s = spec(Model::SevenParam, BJ54);
+            s.convention = Some(conv);
+            let r = fit(&pts, &s).unwrap();
+            assert_eq!(r.convention, Some(conv));
+            let crate::params::Values::Seven(c, p) = r.params().values else {
+                panic!("7p")
+            };
+            assert_eq!(c, conv);
+            assert!((p.ds - P7.ds).abs() < 0.1, "{conv}: scale within 1e-7");
+            for (got, want) in [(p.rx, P7.rx), (p.ry, P7.ry), (p.rz, P7.rz)] {
+                assert!(
+                    (got - want).abs() < 0.01,
+                    "{conv}: rotation {got} vs {want}"
+                );
+            }
+            for (got, want) in [(p.tx, P7.tx), (p.ty, P7.ty), (p.tz, P7.tz)] {
+                assert!((got - want).abs() < 0.001, "{conv}: shift {got} vs {want}");
+            }
+            assert!(r.max < 0.001, "{}", r.residual_table());
+        }
+    }
+
+    #[test]
+    fn seven_parameters_without_a_convention_fit_both_and_say_why_they_tie() {
+        let pts = seven_points(10, 3, Convention::CoordinateFrame);
+        let r = fit(&pts, &spec(Model::SevenParam, BJ54)).unwrap();
+        assert_eq!(r.convention_trials.len(), 2);
+        let (a, b) = (r.convention_trials[0].1, r.convention_trials[1].1);
+        assert!((a - b).abs() < 1e-6 && a < 0.001);
+        assert_eq!(r.convention, Some(Convention::PositionVector));
+        assert!(r.notes.iter().any(|n| n.contains("opposite sign")));
+        // expressed in position vector, the coordinate-frame truth has negated rotations
+        let crate::params::Values::Seven(_, p) = r.params().values else {
+            panic!("7p")
+        };
+        assert!((p.rx + P7.rx).abs() < 0.01 && (p.rz + P7.rz).abs() < 0.01);
+    }
+
+    #[test]
+    fn noise_is_reported_and_a_planted_outlier_flagged() {
+        // 4p, 5 mm noise, one point 0.25 m off in easting
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut pts = four_points(20, 4);
+        for p in &mut pts {
+            p.dst.x += gauss(&mut rng, 0.005);
+            p.dst.y += gauss(&mut rng, 0.005);
+        }
+        pts[7].dst.x += 0.25;
+        let r = fit(&pts, &spec(Model::FourParam, CrsRef::Local(String::new()))).unwrap();
+        let flagged: Vec<_> = r.flagged().map(|x| (x.name.as_str(), x.flag)).collect();
+        assert_eq!(
+            flagged,
+            [("GP08", Some(Severity::E))],
+            "{}",
+            r.residual_table()
+        );
+        assert!(r.rms > 0.003 && r.rms < 0.1);
+        let f = r.findings("control");
+        assert_eq!(
+            (f[0].code(), f[0].feature_key.as_str()),
+            ("CRS-06-E01".into(), "GP08")
+        );
+        assert!(f[0].value.unwrap() > 0.1);
+
+        // 7p without heights, 5 mm noise, one point 0.07 m off: a warning
+        let mut pts = seven_points(20, 5, Convention::PositionVector);
+        for p in &mut pts {
+            p.src_h = None;
+            p.dst_h = None;
+            p.dst.x += gauss(&mut rng, 0.005);
+            p.dst.y += gauss(&mut rng, 0.005);
+        }
+        pts[3].dst.y -= 0.08;
+        let r = fit(&pts, &spec(Model::SevenParam, BJ54)).unwrap();
+        let flagged: Vec<_> = r.flagged().map(|x| (x.name.as_str(), x.flag)).collect();
+        assert_eq!(
+            flagged,
+            [("GP04", Some(Severity::W))],
+            "{}",
+            r.residual_table()
+        );
+        assert!(r.notes.iter().any(|n| n.contains("no heights")));
+        let table = r.residual_table();
+        assert!(
+            table.contains("GP04") && table.contains("CRS-06 W"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn reports_never_show_parameters_and_the_file_reproduces_the_fit() {
+        let pts = seven_points(8, 6, Convention::PositionVector);
+        let mut s = spec(Model::SevenParam, BJ54);
+        s.convention = Some(Convention::PositionVector);
+        let r = fit(&pts, &s).unwrap();
+        let shown = format!("{}\n{r:?}\n{:?}", r.residual_table(), pts);
+        for v in ["24.81", "131.2", "83.69", "1.243", "0.912", "2.134", "3.41"] {
+            assert!(!shown.contains(v), "{v} leaked:\n{shown}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fitted.toml");
+        r.write_params(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("tx = 24.81") && text.contains("fitted by cadastra from 8"),
+            "{text}"
+        );
+        let back = OperatorParams::load(&path).unwrap();
+        let again = residuals(&back, &pts, Tolerance::default()).unwrap();
+        assert_eq!(again, r.residuals);
+    }
+
+    #[test]
+    fn a_sheet_of_unknown_convention_is_judged_on_control_points() {
+        let pts = seven_points(6, 7, Convention::CoordinateFrame);
+        // the sheet is read as position vector, but the truth is coordinate frame
+        let sheet = OperatorParams::seven(BJ54, CGCS, Convention::PositionVector, P7);
+        let c = choose_convention(&sheet, &pts).unwrap();
+        assert_eq!(c.recommended, Convention::CoordinateFrame);
+        assert!(
+            c.rms_coordinate_frame < 0.001 && c.rms_position_vector > 1.0,
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn bad_point_sets_are_refused_with_reasons() {
+        let pts = four_points(5, 8);
+        let e = fit(&pts[..1], &spec(Model::FourParam, BJ54)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CrsError::TooFewPoints {
+                    need: 2,
+                    got: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = fit(
+            &seven_points(2, 8, Convention::PositionVector),
+            &spec(Model::SevenParam, BJ54),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CrsError::TooFewPoints {
+                    need: 3,
+                    got: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let mut dup = pts.clone();
+        dup[3].name = dup[1].name.clone();
+        let e = fit(&dup, &spec(Model::FourParam, BJ54)).unwrap_err();
+        assert!(
+            e.to_string().contains("GP02") && e.to_string().contains("twice"),
+            "{e}"
+        );
+        // all points on one line: 7p impossible
+        let mut line = seven_points(6, 8, Convention::PositionVector);
+        for (i, p) in line.iter_mut().enumerate() {
+            p.src = Coord {
+                x: 530_000.0 + 5_000.0 * i as f64,
+                y: 4_000_000.0 + 3_000.0 * i as f64,
+            };
+        }
+        let e = fit(&line, &spec(Model::SevenParam, BJ54)).unwrap_err();
+        assert!(
+            matches!(e, CrsError::DegenerateGeometry { model: "7p", .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("collinear"), "{e}");
+        // all points in one place: 4p impossible
+        let mut same = pts.clone();
+        for p in &mut same {
+            p.src = Coord { x: 1.0, y: 2.0 };
+        }
+        let e = fit(&same, &spec(Model::FourParam, BJ54)).unwrap_err();
+        assert!(e.to_string().contains("coincide"), "{e}");
+        // 7p with a local grid
+        let e = fit(&pts, &spec(Model::SevenParam, CrsRef::Local(String::new()))).unwrap_err();
+        assert!(e.to_string().contains("4p"), "{e}");
+    }
+
+    #[test]
+    fn csv_headers_axes_encodings_and_errors() {
+        let en = b"name,src_e,src_n,dst_e,dst_n,remark\nA,530000.1,4000000.2,530010.1,4000020.2,x\n\nB,531000,4001000,531010,4001020,\n";
+        let p = parse_control_points(en, "cp.csv", None).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].src.x, p[0].dst.y, p[1].line),
+            (530000.1, 4000020.2, 4)
+        );
+        // survey headers: refused unless the caller says which axis is north
+        let xy = "\u{feff}name,src_x,src_y,dst_x,dst_y\n点1,4000000,530000,4000020,530010\n";
+        let e = parse_control_points(xy.as_bytes(), "cp.csv", None).unwrap_err();
+        assert!(matches!(e, CrsError::AmbiguousAxes { .. }), "{e}");
+        let p = parse_control_points(xy.as_bytes(), "cp.csv", Some(SurveyAxes::XNorth)).unwrap();
+        assert_eq!(
+            (p[0].name.as_str(), p[0].src.x, p[0].src.y),
+            ("点1", 530000.0, 4000000.0)
+        );
+        let p = parse_control_points(xy.as_bytes(), "cp.csv", Some(SurveyAxes::XEast)).unwrap();
+        assert_eq!((p[0].src.x, p[0].dst.y), (4000000.0, 530010.0));
+        // GBK (Excel on a Chinese Windows) point names
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("name,src_e,src_n,dst_e,dst_n\n控制点7,1,2,3,4\n");
+        let p = parse_control_points(&gbk, "cp.csv", None).unwrap();
+        assert_eq!(p[0].name, "控制点7");
+        // errors name the line and column, not the value
+        let bad = b"name,src_e,src_n,dst_e,dst_n\nA,1,2,3,4\nB,1,2,3.4.5,4\n";
+        let e = parse_control_points(bad, "cp.csv", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3")
+                && e.contains("`dst_e`")
+                && e.contains("\"B\"")
+                && !e.contains("3.4.5"),
+            "{e}"
+        );
+        let e = parse_control_points(b"name,src_e,src_n,dst_e\nA,1,2,3\n", "cp.csv", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("missing column `dst_n`") && e.contains("line 1"),
+            "{e}"
+        );
+        let e = parse_control_points(
+            b"name,src_e,src_n,dst_e,dst_n\nA,1,2,3,4\nA,5,6,7,8\n",
+            "cp.csv",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"A\"") && e.contains("lines 2 and 3"), "{e}");
+        let e = parse_control_points(b"name,src_e,src_n,dst_e,dst_n\n,1,2,3,4\n", "cp.csv", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty point name"), "{e}");
+        // heights: all or none on a side
+        let h = b"name,src_e,src_n,dst_e,dst_n,src_h\nA,530000,4000000,530010,4000020,100\nB,540000,4010000,540010,4010020,\nC,535000,4020000,535010,4020020,90\n";
+        let pts = parse_control_points(h, "cp.csv", None).unwrap();
+        let e = fit(&pts, &spec(Model::SevenParam, BJ54))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"B\"") && e.contains("height"), "{e}");
+        // from a file
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.csv");
+        std::fs::write(&path, en).unwrap();
+        assert_eq!(read_control_points(&path, None).unwrap().len(), 2);
+        let e = read_control_points(&dir.path().join("none.csv"), None).unwrap_err();
+        assert!(e.to_string().contains("none.csv"));
+    }
+
+    #[test]
+    fn least_squares_solver_detects_rank_deficiency() {
+        // x + y over four rows with the second column a copy of the first
+        let a = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0];
+        assert!(lstsq(&a, 4, 2, &[1.0, 2.0, 3.0, 4.0]).is_none());
+        let a = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        let x = lstsq_refined(&a, 3, 2, &[1.0, 2.0, 3.0]).unwrap();
+        assert!((x[0] - 1.0).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12);
+    }
 }

@@ -632,3 +632,659 @@ impl Transformer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{FourParams, SevenParams};
+    use geo_types::{polygon, Rect};
+    use std::io::Write;
+    use std::process::Command;
+
+    const BJ54: CrsRef = CrsRef::Epsg(2436);
+    const BJ54_39: CrsRef = CrsRef::Epsg(2415);
+    const XA80: CrsRef = CrsRef::Epsg(2384);
+    const XA80_39: CrsRef = CrsRef::Epsg(2363);
+    const CGCS: CrsRef = CrsRef::Epsg(4548);
+    const CGCS_39: CrsRef = CrsRef::Epsg(4527);
+
+    /// Plausible-looking but invented values (real ones are secret).
+    const P7: SevenParams = SevenParams {
+        tx: 24.815,
+        ty: -131.207,
+        tz: -83.694,
+        rx: 1.2431,
+        ry: -0.9127,
+        rz: 2.1345,
+        ds: 3.417,
+    };
+
+    fn seven(conv: Convention) -> OperatorParams {
+        OperatorParams::seven(BJ54, CGCS, conv, P7)
+    }
+
+    fn opts() -> OperationOptions {
+        OperationOptions::default()
+    }
+
+    /// A grid of points over Laiwu/Gangcheng in 3-degree CM 117E plane coordinates.
+    fn laiwu(n: usize) -> Vec<Coord<f64>> {
+        let mut v = Vec::new();
+        for i in 0..n {
+            for j in 0..n {
+                v.push(Coord {
+                    x: 527_000.0 + 58_000.0 * i as f64 / (n - 1) as f64,
+                    y: 3_990_000.0 + 60_000.0 * j as f64 / (n - 1) as f64,
+                });
+            }
+        }
+        v
+    }
+
+    /// Run a PROJ command-line tool on easting/northing lines, parse the first two columns.
+    fn cli(program: &str, args: &[&str], pts: &[Coord<f64>], extra_cols: &str) -> Vec<Coord<f64>> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for p in pts {
+            writeln!(f, "{:.6} {:.6}{extra_cols}", p.x, p.y).unwrap();
+        }
+        f.flush().unwrap();
+        let out = Command::new(program)
+            .args(args)
+            .arg(f.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{program} (proj-bin) runs: {e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let rows: Vec<Coord<f64>> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let v: Vec<f64> = l.split_whitespace().map(|t| t.parse().unwrap()).collect();
+                Coord { x: v[0], y: v[1] }
+            })
+            .collect();
+        assert_eq!(rows.len(), pts.len(), "{text}");
+        rows
+    }
+
+    /// `cct` on a pipeline definition (the same text PROJ got from us).
+    fn cct(def: &str, pts: &[Coord<f64>], inverse: bool) -> Vec<Coord<f64>> {
+        let mut args = vec!["-d", "6"];
+        if inverse {
+            args.push("-I");
+        }
+        args.extend(def.split_whitespace());
+        cli("cct", &args, pts, " 0 0")
+    }
+
+    fn max_diff(a: &[Coord<f64>], b: &[Coord<f64>]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(p, q)| (p.x - q.x).hypot(p.y - q.y))
+            .fold(0.0, f64::max)
+    }
+
+    fn run(op: &Operation, pts: &[Coord<f64>]) -> Vec<Coord<f64>> {
+        let mut v = pts.to_vec();
+        let st = op.transform_coords(&mut v).unwrap();
+        assert_eq!(st.coordinates, pts.len());
+        v
+    }
+
+    #[test]
+    fn seven_parameters_match_cct_and_legacy_towgs84_within_a_millimetre() {
+        let pts = laiwu(7);
+        for conv in [Convention::PositionVector, Convention::CoordinateFrame] {
+            let op = Operation::from_params(&seven(conv)).unwrap();
+            assert_eq!(op.report().kind, OperationKind::SevenParam(conv));
+            assert!(op.report().datum_change);
+            let ours = run(&op, &pts);
+            // the same pipeline through cct
+            let theirs = cct(&op.definition.0, &pts, false);
+            assert!(
+                max_diff(&ours, &theirs) < 0.001,
+                "{conv}: {}",
+                max_diff(&ours, &theirs)
+            );
+            // an independent formulation: cs2cs with +towgs84 (position vector, rx.. in arc-seconds)
+            let sign = if conv == Convention::PositionVector {
+                1.0
+            } else {
+                -1.0
+            };
+            let towgs84 = format!(
+                "+towgs84={},{},{},{},{},{},{}",
+                P7.tx,
+                P7.ty,
+                P7.tz,
+                sign * P7.rx,
+                sign * P7.ry,
+                sign * P7.rz,
+                P7.ds
+            );
+            let src = format!("+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0 +ellps=krass {towgs84} +units=m +type=crs");
+            let dst = "+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m +type=crs";
+            let mut args: Vec<&str> = vec!["-f", "%.6f"];
+            args.extend(src.split_whitespace());
+            args.push("+to");
+            args.extend(dst.split_whitespace());
+            let legacy = cli("cs2cs", &args, &pts, "");
+            assert!(
+                max_diff(&ours, &legacy) < 0.001,
+                "{conv} vs towgs84: {}",
+                max_diff(&ours, &legacy)
+            );
+            // and it is not a no-op: Beijing 1954 to CGCS2000 moves points by tens of metres
+            assert!(max_diff(&ours, &pts) > 10.0);
+        }
+        // the conventions differ by metres for these rotations
+        let pv = run(
+            &Operation::from_params(&seven(Convention::PositionVector)).unwrap(),
+            &pts,
+        );
+        let cf = run(
+            &Operation::from_params(&seven(Convention::CoordinateFrame)).unwrap(),
+            &pts,
+        );
+        assert!(max_diff(&pv, &cf) > 1.0);
+    }
+
+    #[test]
+    fn four_parameters_match_cct_and_the_survey_formula() {
+        let p = FourParams {
+            dx: -381.274,
+            dy: 212.918,
+            scale: 1.000_021_37,
+            rotation: -7.815,
+        };
+        let op = Operation::from_params(&OperatorParams::four(XA80, CGCS, p)).unwrap();
+        assert_eq!(op.report().kind, OperationKind::FourParam);
+        let pts = laiwu(6);
+        let ours = run(&op, &pts);
+        assert!(max_diff(&ours, &cct(&op.definition.0, &pts, false)) < 0.001);
+        // X' = ΔX + k(X cos α − Y sin α), Y' = ΔY + k(X sin α + Y cos α), X north, Y east
+        let a = p.rotation / 3600.0 * std::f64::consts::PI / 180.0;
+        for (s, t) in pts.iter().zip(&ours) {
+            let (x, y) = (s.y, s.x);
+            let xn = p.dy + p.scale * (x * a.cos() - y * a.sin());
+            let ye = p.dx + p.scale * (x * a.sin() + y * a.cos());
+            assert!(
+                (t.y - xn).abs() < 1e-6 && (t.x - ye).abs() < 1e-6,
+                "{t:?} vs ({ye}, {xn})"
+            );
+        }
+        // served with the zone-prefixed source grid too: the prefix is removed exactly first
+        let op39 = Operation::new(
+            &XA80_39,
+            &CGCS,
+            Some(&OperatorParams::four(XA80, CGCS, p)),
+            opts(),
+        )
+        .unwrap();
+        let pre: Vec<_> = pts
+            .iter()
+            .map(|c| Coord {
+                x: c.x + 39e6,
+                y: c.y,
+            })
+            .collect();
+        assert!(max_diff(&run(&op39, &pre), &ours) < 1e-6);
+    }
+
+    #[test]
+    fn local_grids_need_four_parameters() {
+        let local = CrsRef::Local("laiwu-city".into());
+        let e = Operation::new(&local, &CGCS, None, opts()).unwrap_err();
+        assert_eq!(e.rule_id(), Some(cadastra_model::RuleId("CRS-05")), "{e}");
+        let p = FourParams {
+            dx: 480_000.0,
+            dy: 3_950_000.0,
+            scale: 0.999_98,
+            rotation: 30.0,
+        };
+        let params = OperatorParams::four(local.clone(), CGCS, p);
+        let op = Operation::new(&local, &CGCS, Some(&params), opts()).unwrap();
+        let mut c = [Coord {
+            x: 52_000.0,
+            y: 61_000.0,
+        }];
+        op.transform_coords(&mut c).unwrap();
+        assert!(Window::JINAN.contains(c[0].x, c[0].y), "{c:?}");
+        // and another local grid is not this one
+        let other = CrsRef::Local("gangcheng".into());
+        let e = Operation::new(&other, &CGCS, Some(&params), opts()).unwrap_err();
+        assert!(matches!(e, CrsError::ParamsMismatch(_)), "{e}");
+    }
+
+    /// the Jinan window for a quick plausibility check in these tests
+    struct Window;
+    impl Window {
+        const JINAN: crate::sniff::Window = crate::sniff::Window::JINAN_4548;
+    }
+
+    #[test]
+    fn same_datum_operations_are_exact_and_agree_with_cs2cs() {
+        let pts = laiwu(5);
+        // 2363 -> 2384 and 4548 -> 4527: only the false easting changes
+        for (a, b, de) in [(&XA80_39, &XA80, -39e6), (&CGCS, &CGCS_39, 39e6)] {
+            let op = Operation::new(a, b, None, opts()).unwrap();
+            assert_eq!(op.report().kind, OperationKind::SameDatum);
+            assert!(!op.report().datum_change);
+            let src: Vec<_> = if de < 0.0 {
+                pts.iter()
+                    .map(|c| Coord {
+                        x: c.x + 39e6,
+                        y: c.y,
+                    })
+                    .collect()
+            } else {
+                pts.clone()
+            };
+            let out = run(&op, &src);
+            for (s, t) in src.iter().zip(&out) {
+                assert!((t.x - (s.x + de)).abs() < 1e-6 && (t.y - s.y).abs() < 1e-6);
+            }
+            // cs2cs with EPSG codes (authority axis order: northing first in and out)
+            let swapped: Vec<_> = src.iter().map(|c| Coord { x: c.y, y: c.x }).collect();
+            let (sa, sb) = (a.to_string(), b.to_string());
+            let theirs = cli("cs2cs", &["-f", "%.6f", &sa, &sb], &swapped, "");
+            let theirs: Vec<_> = theirs.iter().map(|c| Coord { x: c.y, y: c.x }).collect();
+            assert!(max_diff(&out, &theirs) < 0.001);
+        }
+        // a parameter file given for a same-datum request is not used
+        let op = Operation::new(
+            &BJ54_39,
+            &BJ54,
+            Some(&seven(Convention::PositionVector)),
+            opts(),
+        )
+        .unwrap();
+        assert_eq!(op.report().kind, OperationKind::SameDatum);
+        assert!(op.report().notes.iter().any(|n| n.contains("not used")));
+        // identity
+        let op = Operation::new(&CGCS, &CGCS, None, opts()).unwrap();
+        assert_eq!(op.report().kind, OperationKind::Identity);
+        assert_eq!(run(&op, &pts), pts);
+    }
+
+    #[test]
+    fn beijing54_to_cgcs2000_is_refused_without_parameters_and_works_with_them() {
+        let e = Operation::new(&BJ54, &CGCS, None, opts()).unwrap_err();
+        assert_eq!(e.rule_id().map(|r| r.0), Some("CRS-05"));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("Beijing 1954") && msg.contains("allpark"),
+            "{msg}"
+        );
+        // Xian 1980 too, and resolve() without a file or environment variable
+        let e = Operation::new(&XA80, &CGCS, None, opts()).unwrap_err();
+        assert_eq!(e.rule_id().map(|r| r.0), Some("CRS-05"));
+        // with parameters it works (both directions)
+        let p = seven(Convention::CoordinateFrame);
+        let fwd = Operation::new(&BJ54, &CGCS, Some(&p), opts()).unwrap();
+        let rev = Operation::new(&CGCS, &BJ54, Some(&p), opts()).unwrap();
+        assert!(rev.report().notes.iter().any(|n| n.contains("reverse")));
+        let pts = laiwu(4);
+        let there = run(&fwd, &pts);
+        let back = run(&rev, &there);
+        assert!(max_diff(&back, &pts) < 0.001, "{}", max_diff(&back, &pts));
+        // parameters for other datums are refused with the reason
+        let e = Operation::new(&XA80, &CGCS, Some(&p), opts()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, CrsError::ParamsMismatch(_)) && msg.contains("Xian 1980"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn ballpark_only_when_allowed_and_then_reported() {
+        let op = Operation::new(
+            &BJ54,
+            &CGCS,
+            None,
+            OperationOptions {
+                allow_ballpark: true,
+            },
+        )
+        .unwrap();
+        assert!(op.report().is_ballpark());
+        assert!(op.report().notes.iter().any(|n| n.contains("BALLPARK")));
+        let f = op.report().findings("parcels");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].code(), f[0].severity),
+            ("CRS-05-W01".to_string(), Severity::W)
+        );
+        // what PROJ's ballpark does: cs2cs with the EPSG codes (northing first)
+        let pts = laiwu(4);
+        let ours = run(&op, &pts);
+        let swapped: Vec<_> = pts.iter().map(|c| Coord { x: c.y, y: c.x }).collect();
+        let theirs = cli(
+            "cs2cs",
+            &["-f", "%.6f", "EPSG:2436", "EPSG:4548"],
+            &swapped,
+            "",
+        );
+        let theirs: Vec<_> = theirs.iter().map(|c| Coord { x: c.y, y: c.x }).collect();
+        assert!(max_diff(&ours, &theirs) < 0.001);
+        assert!(op.inverse().unwrap().report().is_ballpark());
+    }
+
+    #[test]
+    fn inverse_matches_cct_and_round_trips() {
+        let op = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let inv = op.inverse().unwrap();
+        assert_eq!((inv.source(), inv.target()), (&CGCS, &BJ54));
+        let truth = laiwu(6); // true CGCS2000 coordinates
+        let legacy = run(&inv, &truth);
+        assert!(max_diff(&legacy, &cct(&op.definition.0, &truth, true)) < 0.001);
+        assert!(max_diff(&run(&op, &legacy), &truth) < 0.001);
+        assert_eq!(inv.inverse().unwrap().source(), &BJ54);
+    }
+
+    #[test]
+    fn parameters_serve_zone_prefixed_grids_of_their_datums() {
+        let p = seven(Convention::PositionVector);
+        let plain = Operation::from_params(&p).unwrap();
+        let prefixed = Operation::new(&BJ54_39, &CGCS_39, Some(&p), opts()).unwrap();
+        let pts = laiwu(4);
+        let a = run(&plain, &pts);
+        let pre: Vec<_> = pts
+            .iter()
+            .map(|c| Coord {
+                x: c.x + 39e6,
+                y: c.y,
+            })
+            .collect();
+        let b: Vec<_> = run(&prefixed, &pre)
+            .into_iter()
+            .map(|c| Coord {
+                x: c.x - 39e6,
+                y: c.y,
+            })
+            .collect();
+        assert!(max_diff(&a, &b) < 1e-5);
+    }
+
+    #[test]
+    fn nothing_secret_in_debug_reports_or_errors() {
+        let op = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let texts = [
+            format!("{op:?}"),
+            format!("{:?}", op.report()),
+            format!("{:?}", op.inverse().unwrap()),
+            format!("{:?}", op.transformer().unwrap()),
+            format!("{:?}", seven(Convention::PositionVector)),
+            format!("{P7:?}"),
+        ];
+        for t in &texts {
+            for v in [
+                "24.815", "131.207", "83.694", "1.2431", "0.9127", "2.1345", "3.417", "helmert",
+            ] {
+                assert!(!t.contains(v), "{v} leaked in {t}");
+            }
+        }
+        let mut bad = [Coord {
+            x: f64::NAN,
+            y: 1.0,
+        }];
+        let e = op.transform_coords(&mut bad).unwrap_err().to_string();
+        assert!(!e.contains("24.815") && e.contains("coordinate 0"), "{e}");
+    }
+
+    #[test]
+    fn unknown_codes_are_clear_errors() {
+        let e = Operation::new(&CrsRef::Epsg(999_999), &CGCS, None, opts()).unwrap_err();
+        assert!(matches!(e, CrsError::UnknownCrs { .. }), "{e}");
+        assert!(e.to_string().contains("EPSG:999999"));
+        let e = Operation::new(&CGCS, &CrsRef::Epsg(4490), None, opts()).unwrap_err();
+        assert!(matches!(e, CrsError::UnsupportedCrs { .. }), "{e}");
+    }
+
+    #[test]
+    fn resolve_reads_the_file_named_by_the_environment_only_when_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bj54.toml");
+        seven(Convention::PositionVector)
+            .write(&path, "test")
+            .unwrap();
+        // an explicit path
+        let op = Operation::resolve(&BJ54, &CGCS, Some(&path), opts()).unwrap();
+        assert_eq!(
+            op.report().params_origin.as_deref(),
+            Some(path.display().to_string().as_str())
+        );
+        // a same-datum request never reads a file, even a missing one
+        let missing = dir.path().join("missing.toml");
+        assert!(Operation::resolve(&BJ54_39, &BJ54, Some(&missing), opts()).is_ok());
+        assert!(Operation::resolve(&BJ54, &CGCS, Some(&missing), opts()).is_err());
+        // the environment variable (only this test sets it)
+        std::env::set_var(PARAMS_ENV, &path);
+        let op = Operation::resolve(&BJ54, &CGCS, None, opts());
+        std::env::remove_var(PARAMS_ENV);
+        assert_eq!(
+            op.unwrap().report().kind,
+            OperationKind::SevenParam(Convention::PositionVector)
+        );
+    }
+
+    fn parcels(n: usize) -> Vec<Option<MultiPolygon<f64>>> {
+        (0..n)
+            .map(|i| {
+                if i % 97 == 5 {
+                    return None;
+                }
+                let x = 530_000.0 + (i % 200) as f64 * 250.0;
+                let y = 3_995_000.0 + (i / 200) as f64 * 250.0;
+                let outer = polygon![
+                    (x: x, y: y), (x: x + 100.0, y: y), (x: x + 100.0, y: y + 80.0),
+                    (x: x + 50.0, y: y + 120.0), (x: x, y: y + 80.0), (x: x, y: y)
+                ];
+                let mut p = outer;
+                p.interiors_push(vec![
+                    (x + 10.0, y + 10.0),
+                    (x + 20.0, y + 10.0),
+                    (x + 20.0, y + 20.0),
+                    (x + 10.0, y + 10.0),
+                ]);
+                Some(MultiPolygon(vec![p]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn multipolygons_in_parallel_equal_one_thread_and_the_flat_path() {
+        let op = Operation::from_params(&seven(Convention::CoordinateFrame)).unwrap();
+        let input = parcels(5_000);
+        let run_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut g = input.clone();
+            let st = pool.install(|| op.transform_multipolygons(&mut g)).unwrap();
+            (g, st)
+        };
+        let (one, st1) = run_with(1);
+        let (two, st2) = run_with(2);
+        assert_eq!(one, two); // bit-identical, whatever the thread count
+        assert_eq!(st1, st2);
+        let nones = input.iter().filter(|g| g.is_none()).count();
+        assert_eq!(
+            (st1.items, st1.empty, st1.coordinates),
+            (5_000, nones, (5_000 - nones) * 10)
+        );
+        // the same as transforming the flat list of coordinates
+        let mut flat: Vec<Coord<f64>> = input
+            .iter()
+            .flatten()
+            .flat_map(|mp| mp.0.iter())
+            .flat_map(|p| {
+                p.exterior()
+                    .0
+                    .iter()
+                    .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
+            })
+            .copied()
+            .collect();
+        op.transform_coords(&mut flat).unwrap();
+        let got: Vec<Coord<f64>> = one
+            .iter()
+            .flatten()
+            .flat_map(|mp| mp.0.iter())
+            .flat_map(|p| {
+                p.exterior()
+                    .0
+                    .iter()
+                    .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
+            })
+            .copied()
+            .collect();
+        assert_eq!(flat, got);
+        // rings stay closed
+        for mp in one.iter().flatten() {
+            assert!(mp.0[0].exterior().is_closed());
+        }
+    }
+
+    #[test]
+    fn errors_name_the_lowest_failing_feature_whatever_the_threads() {
+        let op = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let mut input = parcels(3_000);
+        for bad in [2_871usize, 1_234] {
+            if let Some(mp) = input[bad].as_mut() {
+                mp.0[0].exterior_mut(|ls| ls.0[2].x = f64::NAN);
+            }
+        }
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut g = input.clone();
+            let e = pool
+                .install(|| op.transform_multipolygons(&mut g))
+                .unwrap_err();
+            match &e {
+                CrsError::Transform {
+                    item,
+                    index,
+                    reason,
+                } => {
+                    assert_eq!((*item, *index), ("feature", 1_234), "{e}");
+                    assert!(reason.contains("vertex 2"), "{e}");
+                }
+                other => panic!("{other}"),
+            }
+            assert!(e.to_string().starts_with("feature 1234:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn points_geometries_and_single_thread_transformer() {
+        let op = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let pts = laiwu(3);
+        let expect = run(&op, &pts);
+        // optional points
+        let mut p: Vec<Option<Point<f64>>> = pts.iter().map(|c| Some(Point(*c))).collect();
+        p.insert(4, None);
+        let st = op.transform_points(&mut p).unwrap();
+        assert_eq!((st.items, st.empty, st.coordinates), (10, 1, 9));
+        let got: Vec<Coord<f64>> = p.iter().flatten().map(|p| p.0).collect();
+        assert_eq!(got, expect);
+        // geometries: a rectangle becomes a polygon; a point; a collection
+        let r = Rect::new(pts[0], pts[4]);
+        let mut g = vec![
+            Some(Geometry::Rect(r)),
+            Some(Geometry::Point(Point(pts[0]))),
+            None,
+            Some(Geometry::GeometryCollection(geo_types::GeometryCollection(
+                vec![
+                    Geometry::Point(Point(pts[1])),
+                    Geometry::LineString(vec![pts[2], pts[3]].into()),
+                ],
+            ))),
+        ];
+        let st = op.transform_geometries(&mut g).unwrap();
+        assert_eq!((st.items, st.empty, st.coordinates), (4, 1, 5 + 1 + 3));
+        assert!(matches!(g[0], Some(Geometry::Polygon(_))));
+        assert_eq!(g[1], Some(Geometry::Point(Point(expect[0]))));
+        // the single-thread transformer gives the same numbers
+        let t = op.transformer().unwrap();
+        let mut c = pts.clone();
+        assert_eq!(t.transform_coords(&mut c).unwrap(), 9);
+        assert_eq!(c, expect);
+        let mut one = Geometry::Point(Point(pts[8]));
+        t.transform_geometry(&mut one).unwrap();
+        assert_eq!(one, Geometry::Point(Point(expect[8])));
+    }
+
+    /// Throughput on 10 million coordinates with 1 and 2 threads. Run with
+    /// `cargo test -p cadastra-crs --release -- --ignored --nocapture throughput`.
+    #[test]
+    #[ignore = "benchmark: 10M coordinates, run in release"]
+    fn throughput_10m_coordinates() {
+        let op = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let n = 10_000_000usize;
+        let base: Vec<Coord<f64>> = (0..n)
+            .map(|i| Coord {
+                x: 527_000.0 + (i % 5_000) as f64 * 11.6,
+                y: 3_990_000.0 + (i / 5_000) as f64 * 30.0,
+            })
+            .collect();
+        // the same coordinates as 1M parcels of 10 vertices (rings of a multipolygon)
+        let parcels: Vec<Option<MultiPolygon<f64>>> = base
+            .chunks(10)
+            .map(|c| {
+                let mut ring = c.to_vec();
+                ring[9] = ring[0];
+                Some(MultiPolygon(vec![geo_types::Polygon::new(
+                    ring.into(),
+                    vec![],
+                )]))
+            })
+            .collect();
+        // process CPU seconds (user + system) from /proc, to tell load from scaling
+        let cpu = || -> f64 {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+            let after = stat.rsplit(')').next().unwrap_or("");
+            let f: Vec<f64> = after
+                .split_whitespace()
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            // fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the name
+            (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+        };
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut v = base.clone();
+            let (t0, c0) = (std::time::Instant::now(), cpu());
+            let st = pool.install(|| op.transform_coords(&mut v)).unwrap();
+            let (dt, dc) = (t0.elapsed().as_secs_f64(), cpu() - c0);
+            println!(
+                "7p pipeline, flat slice, {threads} thread(s): {} coords in {dt:.2} s wall = {:.2} M coords/s ({dc:.2} CPU s, {:.2} M coords per CPU s)",
+                st.coordinates,
+                st.coordinates as f64 / dt / 1e6,
+                st.coordinates as f64 / dc / 1e6
+            );
+            let mut g = parcels.clone();
+            let (t0, c0) = (std::time::Instant::now(), cpu());
+            let st = pool.install(|| op.transform_multipolygons(&mut g)).unwrap();
+            let (dt, dc) = (t0.elapsed().as_secs_f64(), cpu() - c0);
+            println!(
+                "7p pipeline, 1M multipolygons, {threads} thread(s): {} coords in {dt:.2} s wall = {:.2} M coords/s ({dc:.2} CPU s, {:.2} M coords per CPU s)",
+                st.coordinates,
+                st.coordinates as f64 / dt / 1e6,
+                st.coordinates as f64 / dc / 1e6
+            );
+        }
+    }
+}
