@@ -7,11 +7,11 @@
 //!   a ballpark is explicitly allowed; [`Operation::inverse`]; parallel in-place transformation
 //!   of coordinates, points, multipolygons and any geometry ([`TransformStats`]).
 //! - [`params`]: [`OperatorParams`], the secret operator parameter file (format below).
-//! - [`fit`]: least-squares 4- and 7-parameter fitting from control points ([`fit()`]),
+//! - [`fit`](mod@fit): least-squares 4- and 7-parameter fitting from control points ([`fit()`]),
 //!   residuals with CRS-06 flags ([`FitReport`]), and [`choose_convention`] for parameter sheets
 //!   that do not say which rotation convention they use.
 //! - [`identify`]: [`identify_prj`], which EPSG CRS an ESRI `.prj` (or any WKT) is (CRS-01).
-//! - [`sniff`]: [`sniff()`], CRS evidence from the coordinates themselves: Jinan windows, zone
+//! - [`sniff`](mod@sniff): [`sniff()`], CRS evidence from the coordinates themselves: Jinan windows, zone
 //!   prefix (CRS-04), X/Y swap (CRS-03), out of the declared CRS's window (CRS-02).
 //! - [`crs`]: [`CrsRef`] (`EPSG:4548`, `local:<name>`) and [`crs_info`], facts from PROJ's database.
 //! - `pj` (private): the only `unsafe` code, a small wrapper over PROJ's C API (proj-sys).

@@ -853,17 +853,14 @@ mod tests {
             y: 61_000.0,
         }];
         op.transform_coords(&mut c).unwrap();
-        assert!(Window::JINAN.contains(c[0].x, c[0].y), "{c:?}");
+        assert!(
+            crate::sniff::Window::JINAN_4548.contains(c[0].x, c[0].y),
+            "{c:?}"
+        );
         // and another local grid is not this one
         let other = CrsRef::Local("gangcheng".into());
         let e = Operation::new(&other, &CGCS, Some(&params), opts()).unwrap_err();
         assert!(matches!(e, CrsError::ParamsMismatch(_)), "{e}");
-    }
-
-    /// the Jinan window for a quick plausibility check in these tests
-    struct Window;
-    impl Window {
-        const JINAN: crate::sniff::Window = crate::sniff::Window::JINAN_4548;
     }
 
     #[test]
@@ -973,6 +970,40 @@ mod tests {
         let theirs: Vec<_> = theirs.iter().map(|c| Coord { x: c.y, y: c.x }).collect();
         assert!(max_diff(&ours, &theirs) < 0.001);
         assert!(op.inverse().unwrap().report().is_ballpark());
+    }
+
+    #[test]
+    fn a_real_operation_from_the_proj_database_is_accepted_with_its_accuracy() {
+        // CH1903+ / LV95 to WGS 84 / UTM 32N: PROJ knows one Helmert with a stated accuracy
+        let (a, b) = (CrsRef::Epsg(2056), CrsRef::Epsg(32632));
+        let op = Operation::new(&a, &b, None, opts()).unwrap();
+        assert_eq!(op.report().kind, OperationKind::ProjDatabase);
+        assert!(op
+            .report()
+            .proj_accuracy_m
+            .is_some_and(|m| m > 0.0 && m < 5.0));
+        let pts = vec![
+            Coord {
+                x: 2_600_000.0,
+                y: 1_200_000.0,
+            },
+            Coord {
+                x: 2_683_000.0,
+                y: 1_248_000.0,
+            },
+        ];
+        let ours = run(&op, &pts);
+        let theirs = cli(
+            "cs2cs",
+            &["-f", "%.6f", "EPSG:2056", "EPSG:32632"],
+            &pts,
+            "",
+        );
+        assert!(
+            max_diff(&ours, &theirs) < 0.001,
+            "{}",
+            max_diff(&ours, &theirs)
+        );
     }
 
     #[test]
