@@ -38,14 +38,16 @@ struct Known {
     touches: Option<bool>,
 }
 
+/// (file, case number, arguments reversed)
+type CaseKey = (String, usize, bool);
+/// (description, A, B, what the XML says)
+type Facts = (String, MultiPolygon<f64>, MultiPolygon<f64>, Known);
+
 #[test]
 fn area_area_relate_cases_agree_with_jts() {
     let dir = peer_dir("geos-xml");
     // (file, case, reversed) -> facts
-    let mut facts: BTreeMap<
-        (String, usize, bool),
-        (String, MultiPolygon<f64>, MultiPolygon<f64>, Known),
-    > = BTreeMap::new();
+    let mut facts: BTreeMap<CaseKey, Facts> = BTreeMap::new();
     let mut skipped_invalid = 0;
     for f in xml_files(&dir) {
         for c in read_cases(&f, &dir) {
@@ -253,7 +255,7 @@ fn area_geom() -> impl Strategy<Value = MultiPolygon<f64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn interiors_intersect_equals_geo_relate(a in area_geom(), b in area_geom()) {
         let m = a.relate(&b);
