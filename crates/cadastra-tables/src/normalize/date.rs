@@ -478,4 +478,35 @@ mod tests {
             11_017
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_real_date_reads_back_in_every_form(days in -25_000i64..80_000) {
+            let d = Date::from_days_since_epoch(days);
+            let iso = d.to_string();
+            let (y, m, dd) = (d.year, d.month, d.day);
+            for form in [
+                iso.clone(),
+                format!("{y}{m:02}{dd:02}"),
+                format!("{y}-{m}-{dd}"),
+                format!("{y}/{m}/{dd}"),
+                format!("{y}.{m}.{dd}"),
+                format!("{y}年{m}月{dd}日"),
+                format!("{iso} 08:30:00"),
+            ] {
+                proptest::prop_assert_eq!(normalize_date(&form), Ok(iso.clone()), "{}", form);
+            }
+            // Excel serial of the same day (after 1900-02-28); a bare number that could be a
+            // year is read as one (YearOnly), by design
+            let serial = days - Date { year: 1899, month: 12, day: 30 }.days_since_epoch();
+            if (61..=80_000).contains(&serial) && !(1900..=2199).contains(&serial) {
+                proptest::prop_assert_eq!(normalize_date(&serial.to_string()), Ok(iso));
+            }
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,16}") {
+            let _ = normalize_date(&s);
+        }
+    }
 }

@@ -24,6 +24,7 @@ pub use text::{
 
 use crate::error::TableError;
 use crate::record::RecordTable;
+use cadastra_model::StrColumn;
 use std::borrow::Cow;
 
 /// Full-width forms U+FF01..U+FF5E (`！`..`～`: letters, digits, punctuation) to ASCII and the
@@ -105,6 +106,41 @@ pub fn chinese_number(s: &str) -> Option<u32> {
     Some(total + cur.unwrap_or(0))
 }
 
+/// Apply a value function (say [`normalize_date`]) to every non-null cell. A success replaces
+/// the value; a failure keeps the original text and is listed with its row, so the caller can
+/// report it (FMT-04: unparseable = W) without losing the value.
+///
+/// ```
+/// use cadastra_tables::normalize::{map_column, normalize_date, DateError};
+/// use cadastra_model::StrColumn;
+/// let col: StrColumn = [Some("2003年5月1日"), None, Some("2003-02-30")].into_iter().collect();
+/// let (out, failed) = map_column(&col, normalize_date);
+/// assert_eq!(out.get(0), Some("2003-05-01"));
+/// assert_eq!(out.get(2), Some("2003-02-30"));
+/// assert_eq!(failed[0].0, 2);
+/// assert!(matches!(failed[0].1, DateError::Impossible { .. }));
+/// ```
+pub fn map_column<E>(
+    col: &StrColumn,
+    mut f: impl FnMut(&str) -> Result<String, E>,
+) -> (StrColumn, Vec<(crate::join::Row, E)>) {
+    let mut out = StrColumn::with_capacity(col.len(), col.text_bytes());
+    let mut failed = Vec::new();
+    for (i, v) in col.iter().enumerate() {
+        match v {
+            None => out.push(None),
+            Some(s) => match f(s) {
+                Ok(n) => out.push(Some(&n)),
+                Err(e) => {
+                    out.push(Some(s));
+                    failed.push((i as crate::join::Row, e));
+                }
+            },
+        }
+    }
+    (out, failed)
+}
+
 /// Clean the text of the named fields (all fields when `fields` is `None`) in place; returns
 /// the counts per field, in table order.
 pub fn clean_table(
@@ -139,7 +175,6 @@ pub fn clean_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cadastra_model::StrColumn;
 
     #[test]
     fn fullwidth_block_maps_by_offset() {

@@ -626,4 +626,48 @@ mod tests {
         );
         assert_eq!(parse_share("a/2"), Err(NumberError::NotANumber("a".into())));
     }
+
+    fn grouped(n: u64) -> String {
+        let d = n.to_string();
+        let mut out = String::new();
+        for (i, c) in d.chars().enumerate() {
+            if i > 0 && (d.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn grouped_and_fullwidth_numbers_read_back(n in 0u64..10_000_000_000, cents in 0u32..100) {
+            let plain = format!("{n}.{cents:02}");
+            let want: f64 = plain.parse().unwrap();
+            proptest::prop_assert_eq!(parse_real(&plain), Ok(want));
+            proptest::prop_assert_eq!(parse_real(&format!("{}.{cents:02}", grouped(n))), Ok(want));
+            let fw: String = plain.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+            proptest::prop_assert_eq!(parse_real(&fw), Ok(want));
+            proptest::prop_assert_eq!(parse_int(&grouped(n)), Ok(n as i64));
+        }
+
+        #[test]
+        fn codes_pad_to_their_width(n in 0u32..10_000, w in 4usize..8) {
+            let c = normalize_code(&format!("{n}.0"), Some(w)).unwrap();
+            proptest::prop_assert_eq!(c.len(), w);
+            proptest::prop_assert_eq!(c.parse::<u32>().unwrap(), n);
+        }
+
+        #[test]
+        fn never_panic(s in "\\PC{0,12}") {
+            let _ = parse_real(&s);
+            let _ = parse_int(&s);
+            let _ = split_area(&s);
+            let _ = parse_area_with_code(&s, Some(&s));
+            let _ = normalize_code(&s, Some(4));
+            if let Ok(v) = parse_share(&s) {
+                proptest::prop_assert!(v > 0.0 && v <= 1.0);
+            }
+        }
+    }
 }
