@@ -36,6 +36,9 @@ pub mod valid;
 pub use gaps::{find_gaps, find_gaps_with_stats, Gap, GapMethod, GapOptions, GapStats};
 pub use index::{Envelope, TopoIndex};
 pub use interiors::{interiors_intersect, relate_areas, AreaRelation};
-pub use overlay::{find_overlaps, outside_part, overlap, OutsidePart, Overlap, OverlapFinding};
+pub use overlay::{
+    find_overlaps, outside_part, overlap, OutsidePart, Overlap, OverlapFinding,
+    OVERLAP_MIN_AREA_M2, OVERLAP_MIN_WIDTH_M,
+};
 pub use similar::{equal_normalized, find_duplicates, hausdorff, overlap_ratio, Duplicate};
 pub use valid::{validate, validate_multipolygon, Invalid};

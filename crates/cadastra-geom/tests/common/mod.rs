@@ -3,6 +3,8 @@
 //! `geo_types` where possible.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod grid;
+
 use geo_types::{
     Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
     Point, Polygon,
