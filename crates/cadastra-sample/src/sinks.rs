@@ -1,0 +1,628 @@
+//! The single writer: turns vendor-neutral [`ZoneOut`]s into each vendor's files, handing out
+//! the global numbers (身份证 / USCC, 业务号, certificate numbers) in sub-zone order so that the
+//! output does not depend on how many threads built the zones.
+
+use crate::build::{CertKind, RightOut, ZoneOut};
+use crate::crs::XIAN80_CM117_ESRI;
+use crate::ident::{uscc, Date, IdAllocator};
+use crate::plan::Source;
+use crate::SampleError;
+use cadastra_shp::{write_shapefile, DbfField, WriteSpec};
+use geo_types::{Geometry, LineString, Polygon};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Excel's last row index: a sheet holds 1 048 575 data rows under its header.
+const XLSX_ROWS: u32 = 1_048_575;
+
+fn io_err(path: &Path, e: std::io::Error) -> SampleError {
+    SampleError::Io { path: path.to_path_buf(), source: e }
+}
+
+/// A GBK (or UTF-8) text file written line by line.
+pub struct TextOut {
+    path: PathBuf,
+    w: BufWriter<File>,
+    gbk: bool,
+    pub lines: u64,
+}
+
+impl TextOut {
+    pub fn create(path: &Path, gbk: bool, header: &str) -> Result<TextOut, SampleError> {
+        let f = File::create(path).map_err(|e| io_err(path, e))?;
+        let mut t = TextOut { path: path.to_path_buf(), w: BufWriter::with_capacity(1 << 20, f), gbk, lines: 0 };
+        t.line(header)?;
+        t.lines = 0;
+        Ok(t)
+    }
+    /// Write one record line (CRLF for the GBK vendor files, LF for UTF-8 truth files).
+    pub fn line(&mut self, s: &str) -> Result<(), SampleError> {
+        self.lines += 1;
+        if self.gbk {
+            let (bytes, _, bad) = encoding_rs::GBK.encode(s);
+            if bad {
+                return Err(SampleError::Encoding { path: self.path.clone(), value: s.to_string() });
+            }
+            self.w.write_all(&bytes).map_err(|e| io_err(&self.path, e))?;
+            self.w.write_all(b"\r\n").map_err(|e| io_err(&self.path, e))
+        } else {
+            self.w.write_all(s.as_bytes()).map_err(|e| io_err(&self.path, e))?;
+            self.w.write_all(b"\n").map_err(|e| io_err(&self.path, e))
+        }
+    }
+    pub fn finish(mut self) -> Result<u64, SampleError> {
+        self.w.flush().map_err(|e| io_err(&self.path, e))?;
+        Ok(self.lines)
+    }
+}
+
+/// Quote a CSV field when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv_line(fields: &[String]) -> String {
+    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+}
+
+/// A cell of an XLSX row.
+pub enum Cell {
+    Text(String),
+    Num(f64),
+    Date(Date),
+    Empty,
+}
+
+/// A worksheet written in constant-memory mode; continues in `<name>_2`, ... past Excel's limit.
+struct Sheet {
+    name: String,
+    header: Vec<&'static str>,
+    index: usize,
+    part: u32,
+    row: u32,
+    pub rows: u64,
+}
+
+/// One workbook with several sheets.
+pub struct Book {
+    path: PathBuf,
+    wb: Workbook,
+    sheets: Vec<Sheet>,
+    date_fmt: Format,
+}
+
+fn xerr(path: &Path, e: rust_xlsxwriter::XlsxError) -> SampleError {
+    SampleError::Xlsx { path: path.to_path_buf(), message: e.to_string() }
+}
+
+impl Book {
+    pub fn new(path: &Path, sheets: &[(&str, &[&'static str])]) -> Result<Book, SampleError> {
+        let mut wb = Workbook::new();
+        let when = ExcelDateTime::from_ymd(2019, 1, 1).map_err(|e| xerr(path, e))?;
+        wb.set_properties(&DocProperties::new().set_creation_datetime(&when).set_author("cadastra sample"));
+        let mut b = Book { path: path.to_path_buf(), wb, sheets: Vec::new(), date_fmt: Format::new().set_num_format("yyyy-mm-dd") };
+        for (name, header) in sheets {
+            let index = b.add_sheet(name, header)?;
+            b.sheets.push(Sheet { name: name.to_string(), header: header.to_vec(), index, part: 1, row: 1, rows: 0 });
+        }
+        Ok(b)
+    }
+    fn add_sheet(&mut self, name: &str, header: &[&str]) -> Result<usize, SampleError> {
+        let path = self.path.clone();
+        let ws = self.wb.add_worksheet_with_constant_memory().map_err(|e| xerr(&path, e))?;
+        ws.set_name(name).map_err(|e| xerr(&path, e))?;
+        for (c, h) in header.iter().enumerate() {
+            ws.write_string(0, c as u16, *h).map_err(|e| xerr(&path, e))?;
+        }
+        Ok(self.wb.worksheets().len() - 1)
+    }
+    /// Append a row to sheet `s`.
+    pub fn row(&mut self, s: usize, cells: &[Cell]) -> Result<(), SampleError> {
+        if self.sheets[s].row > XLSX_ROWS {
+            let sh = &self.sheets[s];
+            let name = format!("{}_{}", sh.name, sh.part + 1);
+            let header = sh.header.clone();
+            let index = self.add_sheet(&name, &header)?;
+            let sh = &mut self.sheets[s];
+            sh.part += 1;
+            sh.index = index;
+            sh.row = 1;
+        }
+        let path = self.path.clone();
+        let (index, row) = (self.sheets[s].index, self.sheets[s].row);
+        let fmt = self.date_fmt.clone();
+        let ws = self.wb.worksheet_from_index(index).map_err(|e| xerr(&path, e))?;
+        for (c, cell) in cells.iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                Cell::Text(t) => {
+                    ws.write_string(row, c, t).map_err(|e| xerr(&path, e))?;
+                }
+                Cell::Num(v) => {
+                    ws.write_number(row, c, *v).map_err(|e| xerr(&path, e))?;
+                }
+                Cell::Date(d) => {
+                    ws.write_number_with_format(row, c, d.excel_serial(), &fmt).map_err(|e| xerr(&path, e))?;
+                }
+                Cell::Empty => {}
+            }
+        }
+        self.sheets[s].row += 1;
+        self.sheets[s].rows += 1;
+        Ok(())
+    }
+    pub fn rows(&self, s: usize) -> u64 {
+        self.sheets[s].rows
+    }
+    pub fn finish(mut self) -> Result<(), SampleError> {
+        let path = self.path.clone();
+        self.wb.save(&path).map_err(|e| xerr(&path, e))
+    }
+}
+
+/// Accumulated shapefile layer (cadastra-shp writes whole layers).
+#[derive(Default)]
+pub struct ShpLayer {
+    pub recs: Vec<Vec<Option<String>>>,
+    pub geoms: Vec<Option<Geometry<f64>>>,
+}
+
+impl ShpLayer {
+    fn push(&mut self, rec: Vec<Option<String>>, ring: &[geo_types::Coord<f64>]) {
+        self.recs.push(rec);
+        self.geoms.push(Some(Geometry::Polygon(Polygon::new(LineString::from(ring.to_vec()), vec![]))));
+    }
+    pub fn write(&self, path: &Path, spec: &WriteSpec, fields: &[DbfField]) -> Result<usize, SampleError> {
+        write_shapefile(path, spec, fields, &self.recs, &self.geoms)
+            .map_err(|e| SampleError::Shapefile { path: path.to_path_buf(), message: e.to_string() })?;
+        Ok(self.recs.len())
+    }
+}
+
+fn t(s: &str) -> Option<String> {
+    Some(s.to_string())
+}
+fn f2(v: f64) -> Option<String> {
+    Some(format!("{v:.2}"))
+}
+
+/// Global counters shared by the legacy sources (written one after the other).
+pub struct Numbering {
+    pub ids: IdAllocator,
+    pub next_person: u64,
+    pub next_company: u64,
+}
+
+/// Per-source certificate and business-number series.
+#[derive(Default)]
+struct Series {
+    ywh: u64,
+    certs: BTreeMap<(CertKind, i32), u32>,
+}
+
+impl Series {
+    fn ywh(&mut self, src: Source, d: Date) -> String {
+        self.ywh += 1;
+        match src {
+            Source::Gangcheng => format!("GC{}{:06}", d.compact(), self.ywh),
+            _ => format!("{}{:07}", d.compact(), self.ywh),
+        }
+    }
+    fn cert(&mut self, src: Source, r: &RightOut) -> String {
+        let y = r.djsj.y;
+        let key = if r.cert == CertKind::House { (r.cert, 0) } else { (r.cert, y) };
+        let n = self.certs.entry(key).or_insert(0);
+        *n += 1;
+        let (short, city) = match src {
+            Source::Laiwu => ("莱城", "莱芜市"),
+            Source::Gangcheng => ("钢城", "莱芜市钢城区"),
+            Source::Jinan => ("章", "济南市章丘区"),
+        };
+        match r.cert {
+            CertKind::Unified => format!("鲁({y}){city}不动产权第{:07}号", n),
+            CertKind::StateLand => format!("{short}国用({y})第{:05}号", n),
+            CertKind::CollectiveLand => format!("{short}集用({y})第{:05}号", n),
+            CertKind::House => format!("莱房权证{short}字第{:06}号", n),
+            CertKind::Farm => format!("{short}农地承包权({y})第{:05}号", n),
+            CertKind::Forest => format!("{short}林证字({y})第{:05}号", n),
+        }
+    }
+}
+
+/// Ground-truth row as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Truth {
+    pub rule: &'static str,
+    pub layer: &'static str,
+    pub feature_key: String,
+    pub other_key: String,
+    pub source: &'static str,
+    pub note: String,
+}
+
+/// Files shared by all sources.
+pub struct Shared {
+    pub truth: Vec<Truth>,
+    pub vertices: TextOut,
+    pub people: TextOut,
+    pub tjunctions: Vec<(String, String, String, String)>,
+}
+
+/// The writer of one legacy source.
+pub struct SourceSink {
+    src: Source,
+    dir: PathBuf,
+    zd: ShpLayer,
+    zrz: ShpLayer,
+    zjd: ShpLayer,
+    rights_csv: Option<TextOut>,
+    holders_csv: Option<TextOut>,
+    book: Book,
+    series: Series,
+    zd_rows: u64,
+    zjd_rows: u64,
+    pub counts: BTreeMap<String, u64>,
+}
+
+const LAIWU_RIGHTS: &str = "YWH,BDCDYH,QLLX,DJLX,DJYY,QLXZ,SYQMJ,QSSJ,JSSJ,BDCQZH,DJSJ,DBR,QSZT,FDZL,FWJG,GHYT,JZMJ,SZC,ZCS";
+const LAIWU_HOLDERS: &[&str] = &["BDCDYH", "SXH", "QLRMC", "ZJZL", "ZJH", "GYFS", "QLBL", "DH", "DZ", "BDCQZH"];
+const LAIWU_UNITS: &[&str] = &["BDCDYH", "ZRZH", "CH", "HH", "SHBW", "FWYT", "SCJZMJ", "SCTNJZMJ", "SCFTJZMJ", "ZL"];
+const GANG_RIGHTS: &[&str] = &[
+    "YWBH", "DYH", "QLLX", "DJLX", "DJYY", "QLXZ", "MJ", "MJDW", "QSRQ", "ZZRQ", "ZSH", "DJRQ", "DBR", "ZT", "FWJG", "YT", "JZMJ", "SZC", "ZCS",
+];
+const GANG_UNITS: &[&str] = &["DYH", "ZH", "CH", "HH", "SH", "YT", "JZMJ", "TNMJ", "FTMJ", "ZUOLUO"];
+const GANG_HOLDERS: &str = "DYH,XH,XM,ZJLX,ZJHM,GYFS,FE,DH,DZ,ZSH";
+
+/// DBF fields of 莱城区 ZD.
+pub fn laiwu_zd_fields() -> Vec<DbfField> {
+    vec![
+        DbfField::text("ZDDM", 24),
+        DbfField::text("BDCDYH", 32),
+        DbfField::text("ZDTZM", 2),
+        DbfField::text("ZL", 100),
+        DbfField::number("ZDMJ", 15, 2),
+        DbfField::text("MJDW", 2),
+        DbfField::text("YT", 3),
+        DbfField::text("QLLX", 2),
+        DbfField::text("QLXZ", 4),
+        DbfField::text("DJH", 20),
+        DbfField::text("TFH", 20),
+        DbfField::text("DJZQDM", 12),
+    ]
+}
+
+/// DBF fields of 莱城区 ZRZ.
+pub fn laiwu_zrz_fields() -> Vec<DbfField> {
+    vec![
+        DbfField::text("ZRZH", 24),
+        DbfField::text("ZDDM", 19),
+        DbfField::text("JZWMC", 60),
+        DbfField::text("ZL", 100),
+        DbfField::number("ZCS", 3, 0),
+        DbfField::text("FWJG", 2),
+        DbfField::text("GHYT", 3),
+        DbfField::date("JGRQ"),
+        DbfField::number("ZZDMJ", 12, 2),
+        DbfField::number("SCJZMJ", 12, 2),
+    ]
+}
+
+/// DBF fields of 钢城区 ZongDi (and, without MJDW/YDJH/ZQDM, fdyt/ZJD).
+pub fn gang_zd_fields(zjd: bool) -> Vec<DbfField> {
+    let mut v = vec![
+        DbfField::text("ZDBM", 24),
+        DbfField::text("DYH", 32),
+        DbfField::text("TZM", 2),
+        DbfField::text("ZUOLUO", 100),
+        DbfField::number("MJ", 15, 6),
+        DbfField::text("MJDW", 6),
+        DbfField::text("YT", 4),
+        DbfField::text("QLLX", 2),
+        DbfField::text("QLXZ", 4),
+        DbfField::text("YDJH", 20),
+        DbfField::text("ZQDM", 12),
+    ];
+    if zjd {
+        v.retain(|f| !matches!(f.name.as_str(), "MJDW" | "YDJH" | "ZQDM"));
+    }
+    v
+}
+
+/// DBF fields of 钢城区 FangWu.
+pub fn gang_zrz_fields() -> Vec<DbfField> {
+    vec![
+        DbfField::text("ZH", 24),
+        DbfField::text("ZDBM", 19),
+        DbfField::text("JZMC", 60),
+        DbfField::text("ZUOLUO", 100),
+        DbfField::number("CS", 3, 0),
+        DbfField::text("JG", 2),
+        DbfField::text("YT", 3),
+        DbfField::text("JGRQ", 20),
+        DbfField::number("ZDMJ", 12, 2),
+        DbfField::number("JZMJ", 12, 2),
+    ]
+}
+
+/// Mixed legacy date text of vendor B, chosen by a stable hash of the row.
+fn mixed_date(d: Date, k: u64) -> String {
+    match k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62 {
+        0 | 1 => d.compact(),
+        2 => d.chinese(),
+        _ => d.loose(),
+    }
+}
+
+fn mixed_cell(d: Option<Date>, k: u64) -> Cell {
+    match d {
+        None => Cell::Empty,
+        Some(d) => match k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62 {
+            0 => Cell::Text(d.compact()),
+            1 => Cell::Text(d.chinese()),
+            _ => Cell::Date(d),
+        },
+    }
+}
+
+fn opt_iso(d: Option<Date>) -> String {
+    d.map(Date::iso).unwrap_or_default()
+}
+
+fn fmt_num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.strip_suffix(".00").map(str::to_string).unwrap_or(s)
+}
+
+impl SourceSink {
+    pub fn new(src: Source, out: &Path) -> Result<SourceSink, SampleError> {
+        let dir = out.join(src.name());
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let (rights_csv, holders_csv, book) = match src {
+            Source::Laiwu => (
+                Some(TextOut::create(&dir.join("登记_权利.csv"), true, LAIWU_RIGHTS)?),
+                None,
+                Book::new(&dir.join("登记_权利人.xlsx"), &[("权利人", LAIWU_HOLDERS), ("户", LAIWU_UNITS)])?,
+            ),
+            _ => {
+                let fd = dir.join("fdyt");
+                std::fs::create_dir_all(&fd).map_err(|e| io_err(&fd, e))?;
+                (
+                    None,
+                    Some(TextOut::create(&dir.join("QuanLiRen.csv"), true, GANG_HOLDERS)?),
+                    Book::new(&dir.join("QuanLi.xlsx"), &[("QuanLi", GANG_RIGHTS), ("Hu", GANG_UNITS)])?,
+                )
+            }
+        };
+        Ok(SourceSink {
+            src,
+            dir,
+            zd: ShpLayer::default(),
+            zrz: ShpLayer::default(),
+            zjd: ShpLayer::default(),
+            rights_csv,
+            holders_csv,
+            book,
+            series: Series::default(),
+            zd_rows: 0,
+            zjd_rows: 0,
+            counts: BTreeMap::new(),
+        })
+    }
+
+    /// Write one sub-zone.
+    pub fn zone(&mut self, z: ZoneOut, zjd: bool, num: &mut Numbering, shared: &mut Shared) -> Result<(), SampleError> {
+        let src = self.src;
+        let laiwu = src == Source::Laiwu;
+        // parcels
+        for p in &z.parcels {
+            let (layer, row) = if zjd {
+                self.zjd_rows += 1;
+                ("ZJD", self.zjd_rows - 1)
+            } else {
+                self.zd_rows += 1;
+                (if laiwu { "ZD" } else { "ZongDi" }, self.zd_rows - 1)
+            };
+            let rec = if laiwu {
+                vec![
+                    t(&p.zddm_raw), t(&p.bdcdyh_raw), t(p.zdtzm), t(&p.zl), f2(p.zdmj), t("1"), t(p.yt07),
+                    t(p.qllx), t(p.qlxz), t(&p.djh), t(&p.tfh), t(&p.djzqdm),
+                ]
+            } else {
+                let mut v = vec![
+                    t(&p.zddm_raw), t(&p.bdcdyh_raw), t(p.zdtzm), t(&p.zl), Some(format!("{:.6}", p.zdmj)),
+                    t(if p.mu { "亩" } else { "平方米" }), t(p.yt17), t(p.qllx), t(p.qlxz), t(&p.djh), t(&p.djzqdm),
+                ];
+                if zjd {
+                    v.remove(10);
+                    v.remove(9);
+                    v.remove(5);
+                }
+                v
+            };
+            if zjd {
+                self.zjd.push(rec, &p.legacy_ring);
+            } else {
+                self.zd.push(rec, &p.legacy_ring);
+            }
+            for (k, c) in p.true_ring.iter().enumerate() {
+                shared.vertices.line(&format!("{},{},0,0,{k},{:.3},{:.3},{layer},{row}", src.name(), p.zddm, c.x, c.y))?;
+            }
+        }
+        // buildings
+        for (k, b) in z.buildings.iter().enumerate() {
+            if zjd {
+                continue;
+            }
+            let rec = if laiwu {
+                vec![
+                    t(&b.zrzh), t(&b.zddm), t(&b.jzwmc), t(&b.zl), Some(b.zcs.to_string()), t(b.fwjg), t(b.ghyt),
+                    Some(b.jgrq.compact()), f2(b.zzdmj), f2(b.scjzmj),
+                ]
+            } else {
+                let key = self.zrz.recs.len() as u64 + k as u64;
+                vec![
+                    t(&b.zrzh), t(&b.zddm), t(&b.jzwmc), t(&b.zl), Some(b.zcs.to_string()), t(b.fwjg), t(b.ghyt),
+                    Some(mixed_date(b.jgrq, key)), f2(b.zzdmj), f2(b.scjzmj),
+                ]
+            };
+            self.zrz.push(rec, &b.legacy_ring);
+        }
+        // house units
+        for u in &z.units {
+            let cells = if laiwu {
+                vec![
+                    Cell::Text(u.bdcdyh.clone()), Cell::Text(u.zrzh.clone()), Cell::Text(u.ch.to_string()),
+                    Cell::Num(f64::from(u.hh)), Cell::Text(u.shbw.clone()), Cell::Text(u.fwyt.to_string()),
+                    Cell::Num(u.scjzmj), Cell::Num(u.sctn), Cell::Num(u.scft), Cell::Text(u.zl.clone()),
+                ]
+            } else {
+                vec![
+                    Cell::Text(u.bdcdyh.clone()), Cell::Text(u.zrzh.clone()), Cell::Num(f64::from(u.ch)),
+                    Cell::Num(f64::from(u.hh)), Cell::Text(u.shbw.clone()), Cell::Text(u.fwyt.to_string()),
+                    Cell::Num(u.scjzmj), Cell::Num(u.sctn), Cell::Num(u.scft), Cell::Text(u.zl.clone()),
+                ]
+            };
+            self.book.row(1, &cells)?;
+        }
+        // global person numbers for this zone
+        let base_person = num.next_person;
+        let mut ids: Vec<String> = Vec::with_capacity(z.persons.len());
+        for (k, p) in z.persons.iter().enumerate() {
+            if p.company {
+                ids.push(uscc(num.next_company, p.region));
+                num.next_company += 1;
+            } else {
+                let pn = base_person + k as u64;
+                if pn >= num.ids.capacity() / 2 {
+                    return Err(SampleError::Options("too many people for unique 身份证 numbers".into()));
+                }
+                let id = num.ids.id_card(pn, p.region, p.male, p.bad_check);
+                shared.people.line(&format!("{},{},{}", p.name, id, p.phone))?;
+                ids.push(id);
+            }
+        }
+        num.next_person += z.persons.len() as u64;
+        // rights and holders
+        let mut ywhs = Vec::with_capacity(z.rights.len());
+        for (ri, r) in z.rights.iter().enumerate() {
+            let ywh = self.series.ywh(src, r.djsj);
+            let cert = self.series.cert(src, r);
+            let h = r.house.as_ref();
+            let key = self.book.rows(0) + ri as u64;
+            if laiwu {
+                let f = [
+                    ywh.clone(), r.bdcdyh.clone(), r.qllx.into(), r.djlx.into(), r.djyy.into(), r.qlxz.into(),
+                    r.syqmj.map(fmt_num).unwrap_or_default(), opt_iso(r.qssj), opt_iso(r.jssj), cert.clone(), r.djsj.iso(),
+                    r.dbr.into(), r.qszt.into(), h.map(|h| h.fdzl.clone()).unwrap_or_default(),
+                    h.map(|h| h.fwjg.to_string()).unwrap_or_default(), h.map(|h| h.ghyt.to_string()).unwrap_or_default(),
+                    h.map(|h| fmt_num(h.jzmj)).unwrap_or_default(), h.map(|h| h.szc.to_string()).unwrap_or_default(),
+                    h.map(|h| h.zcs.to_string()).unwrap_or_default(),
+                ];
+                if let Some(c) = self.rights_csv.as_mut() {
+                    c.line(&csv_line(&f))?;
+                }
+            } else {
+                let opt = |v: Option<String>| v.map_or(Cell::Empty, Cell::Text);
+                let cells = vec![
+                    Cell::Text(ywh.clone()), Cell::Text(r.bdcdyh.clone()), Cell::Text(r.qllx.into()),
+                    Cell::Text(r.djlx.into()), Cell::Text(r.djyy.into()), Cell::Text(r.qlxz.into()),
+                    r.syqmj.map_or(Cell::Empty, Cell::Num),
+                    if r.syqmj.is_some() { Cell::Text(if r.mu { "亩" } else { "平方米" }.into()) } else { Cell::Empty },
+                    mixed_cell(r.qssj, key), mixed_cell(r.jssj, key + 1), Cell::Text(cert.clone()),
+                    mixed_cell(Some(r.djsj), key + 2), Cell::Text(r.dbr.into()), Cell::Text(r.qszt.into()),
+                    opt(h.map(|h| h.fwjg.to_string())), opt(h.map(|h| h.ghyt.to_string())),
+                    h.map_or(Cell::Empty, |h| Cell::Num(h.jzmj)), h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.szc))),
+                    h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.zcs))),
+                ];
+                self.book.row(0, &cells)?;
+            }
+            for (sxh, ho) in r.holders.iter().enumerate() {
+                let p = &z.persons[ho.person];
+                let zjzl = if p.company { "8" } else { "1" };
+                if laiwu {
+                    let qlbl = match (ho.gyfs, ho.share) {
+                        ("1", _) | (_, None) => String::new(),
+                        (_, Some((a, b))) => format!("{}%", a * 100 / b),
+                    };
+                    let cells = vec![
+                        Cell::Text(r.bdcdyh.clone()), Cell::Num(sxh as f64 + 1.0), Cell::Text(p.name.clone()),
+                        Cell::Text(zjzl.into()), Cell::Text(ids[ho.person].clone()), Cell::Text(ho.gyfs.into()),
+                        Cell::Text(qlbl), Cell::Text(p.phone.clone()), Cell::Text(p.address.clone()), Cell::Text(cert.clone()),
+                    ];
+                    self.book.row(0, &cells)?;
+                } else {
+                    let fe = match (ho.gyfs, ho.share) {
+                        ("1", _) | (_, None) => String::new(),
+                        (_, Some((1, 1))) => "1".into(),
+                        (_, Some((a, b))) if key % 2 == 0 => format!("{a}/{b}"),
+                        (_, Some((a, b))) => format!("{}%", a * 100 / b),
+                    };
+                    let f = [
+                        r.bdcdyh.clone(), (sxh + 1).to_string(), p.name.clone(), zjzl.into(), ids[ho.person].clone(),
+                        ho.gyfs.into(), fe, p.phone.clone(), p.address.clone(), cert.clone(),
+                    ];
+                    if let Some(c) = self.holders_csv.as_mut() {
+                        c.line(&csv_line(&f))?;
+                    }
+                }
+            }
+            ywhs.push(ywh);
+        }
+        for tr in z.truth {
+            let mut row = Truth {
+                rule: tr.rule,
+                layer: tr.layer,
+                feature_key: tr.feature_key,
+                other_key: tr.other_key,
+                source: src.name(),
+                note: tr.note,
+            };
+            if let Some(ri) = tr.right {
+                row.feature_key = ywhs[ri].clone();
+            }
+            shared.truth.push(row);
+        }
+        for (a, b, c) in z.tjunctions {
+            shared.tjunctions.push((src.name().to_string(), a, b, c));
+        }
+        Ok(())
+    }
+
+    /// Write the shapefiles and close every file; returns counts per file/layer.
+    pub fn finish(mut self) -> Result<BTreeMap<String, u64>, SampleError> {
+        let name = self.src.name();
+        let mut c = BTreeMap::new();
+        if self.src == Source::Laiwu {
+            let spec = WriteSpec { prj: Some(XIAN80_CM117_ESRI.to_string()), ..WriteSpec::gbk_undeclared() };
+            c.insert(format!("{name}/ZD.shp"), self.zd.write(&self.dir.join("ZD.shp"), &spec, &laiwu_zd_fields())? as u64);
+            c.insert(format!("{name}/ZRZ.shp"), self.zrz.write(&self.dir.join("ZRZ.shp"), &spec, &laiwu_zrz_fields())? as u64);
+            c.insert(format!("{name}/登记_权利人.xlsx#权利人"), self.book.rows(0));
+            c.insert(format!("{name}/登记_权利人.xlsx#户"), self.book.rows(1));
+            if let Some(r) = self.rights_csv.take() {
+                c.insert(format!("{name}/登记_权利.csv"), r.finish()?);
+            }
+        } else {
+            let spec = WriteSpec::gbk_ldid();
+            c.insert(format!("{name}/ZongDi.shp"), self.zd.write(&self.dir.join("ZongDi.shp"), &spec, &gang_zd_fields(false))? as u64);
+            c.insert(format!("{name}/FangWu.shp"), self.zrz.write(&self.dir.join("FangWu.shp"), &spec, &gang_zrz_fields())? as u64);
+            c.insert(
+                format!("{name}/fdyt/ZJD.shp"),
+                self.zjd.write(&self.dir.join("fdyt").join("ZJD.shp"), &spec, &gang_zd_fields(true))? as u64,
+            );
+            c.insert(format!("{name}/QuanLi.xlsx#QuanLi"), self.book.rows(0));
+            c.insert(format!("{name}/QuanLi.xlsx#Hu"), self.book.rows(1));
+            if let Some(h) = self.holders_csv.take() {
+                c.insert(format!("{name}/QuanLiRen.csv"), h.finish()?);
+            }
+        }
+        self.book.finish()?;
+        Ok(c)
+    }
+}
