@@ -92,7 +92,7 @@ pub fn read_dbf(path: &Path, opts: &ReadOptions) -> Result<DbfTable, ShpError> {
         .dbf
         .clone()
         .unwrap_or_else(|| path.with_extension("dbf"));
-    let bytes = std::fs::read(&dbf_path).map_err(|e| ShpError::io(&dbf_path, e))?;
+    let bytes = crate::read::load(&dbf_path, opts)?;
     let cpg = files.read_text("cpg")?;
     let cst = files.read_text("cst")?;
     crate::read::with_pool(opts, || {
@@ -234,16 +234,29 @@ fn parse_header(path: &Path, b: &[u8], warnings: &mut Vec<String>) -> Result<Hea
     })
 }
 
-/// Trim spaces and NUL bytes on both sides.
+/// Trim spaces and NUL bytes on both sides (eight bytes at a time: DBF text is padded).
 fn trim(raw: &[u8]) -> &[u8] {
-    let start = raw
-        .iter()
-        .position(|&c| c != b' ' && c != 0)
-        .unwrap_or(raw.len());
-    let end = raw
-        .iter()
-        .rposition(|&c| c != b' ' && c != 0)
-        .map_or(start, |e| e + 1);
+    // a byte is blank when it is 0x00 or 0x20, i.e. when its bits other than 0x20 are all 0
+    const BLANKS: u64 = 0xDFDF_DFDF_DFDF_DFDF;
+    let word = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    let mut end = raw.len();
+    while end >= 8 && word(end - 8) & BLANKS == 0 {
+        end -= 8;
+    }
+    while end > 0 && raw[end - 1] & 0xDF == 0 {
+        end -= 1;
+    }
+    let mut start = 0;
+    while start + 8 <= end && word(start) & BLANKS == 0 {
+        start += 8;
+    }
+    while start < end && raw[start] & 0xDF == 0 {
+        start += 1;
+    }
     &raw[start..end]
 }
 
@@ -377,195 +390,384 @@ impl Records<'_> {
     }
 }
 
+/// Rows decoded per decoder call for text fields (values joined by NUL separators).
+const TEXT_BATCH: usize = 512;
+
+/// Records decoded per block: all fields of a thread's group are decoded block by block, so
+/// the block's records stay in cache while its fields are read.
+const BLOCK: usize = 1024;
+
+/// Reusable buffers for decoding one field.
+#[derive(Default)]
+struct Buffers {
+    joined: Vec<u8>,
+    present: Vec<bool>,
+    decoded: String,
+    scratch: String,
+}
+
+/// Decode the field of records `live` (rows from `first_row`) onto the end of `col`.
+#[allow(clippy::too_many_arguments)] // called per block in the hot loop: plain arguments
 fn decode_range(
     recs: &Records<'_>,
     live: &[usize],
     first_row: usize,
     plan: &FieldPlan<'_>,
     enc: TextEncoding,
-) -> (StrColumn, Vec<RecordProblem>) {
+    col: &mut StrColumn,
+    problems: &mut Vec<RecordProblem>,
+    buf: &mut Buffers,
+) {
     let f = plan.raw;
     let width = usize::from(f.length);
-    let mut col = StrColumn::with_capacity(live.len(), live.len() * width.min(24));
-    let mut problems = Vec::new();
-    let mut scratch = String::new();
-    let ascii_compatible = enc.is_ascii_compatible();
-    let is_utf8 = enc == TextEncoding::UTF_8;
-    for (k, &rec) in live.iter().enumerate() {
-        let Some(r) = recs.get(rec) else {
-            col.push(None);
-            continue;
-        };
-        let raw = &r[f.offset..f.offset + width];
-        let mut problem = |kind: ProblemKind, reason: String| {
-            problems.push(RecordProblem {
-                row: first_row + k,
-                record: rec,
-                field: Some(plan.name.to_string()),
-                kind,
-                reason,
-                raw: raw.to_vec(),
-            })
-        };
-        match f.kind {
-            FieldKind::Char | FieldKind::Other(_) => {
-                if !ascii_compatible {
-                    scratch.clear();
-                    if enc.decode_into(raw, &mut scratch) {
-                        let t = scratch.trim_matches([' ', '\0']);
-                        col.push(if t.is_empty() { None } else { Some(t) });
+    let batched =
+        matches!(f.kind, FieldKind::Char | FieldKind::Other(_)) && enc.is_ascii_compatible();
+    if !batched {
+        for (k, &rec) in live.iter().enumerate() {
+            decode_value(
+                recs,
+                rec,
+                first_row + k,
+                plan,
+                enc,
+                col,
+                problems,
+                &mut buf.scratch,
+            );
+        }
+        return;
+    }
+    // Text in an ASCII-compatible encoding: one decoder call per batch of values. A batch
+    // with malformed bytes or NULs inside a value is redone value by value.
+    for (b, group) in live.chunks(TEXT_BATCH).enumerate() {
+        buf.joined.clear();
+        buf.present.clear();
+        let mut clean = true;
+        for &rec in group {
+            match recs.get(rec) {
+                Some(r) => {
+                    let t = trim(&r[f.offset..f.offset + width]);
+                    if t.is_empty() {
+                        buf.present.push(false);
                     } else {
-                        problem(
-                            ProblemKind::Undecodable,
-                            format!("text is not valid {}", enc.name()),
-                        );
-                        col.push(None);
+                        clean &= !t.contains(&0);
+                        buf.joined.extend_from_slice(t);
+                        buf.joined.push(0);
+                        buf.present.push(true);
                     }
-                    continue;
                 }
-                let t = trim(raw);
-                if t.is_empty() {
-                    col.push(None);
-                } else if t.is_ascii() || is_utf8 {
-                    match std::str::from_utf8(t) {
-                        Ok(s) => col.push(Some(s)),
-                        Err(_) => {
-                            problem(ProblemKind::Undecodable, "text is not valid UTF-8".into());
-                            col.push(None);
-                        }
-                    }
-                } else {
-                    scratch.clear();
-                    if enc.decode_into(t, &mut scratch) {
-                        col.push(Some(&scratch));
-                    } else {
-                        problem(
-                            ProblemKind::Undecodable,
-                            format!("text is not valid {}", enc.name()),
-                        );
-                        col.push(None);
-                    }
+                None => buf.present.push(false),
+            }
+        }
+        buf.decoded.clear();
+        let text: Option<&str> = if !clean {
+            None
+        } else if buf.joined.is_ascii() || enc == TextEncoding::UTF_8 {
+            std::str::from_utf8(&buf.joined).ok()
+        } else if enc.decode_into(&buf.joined, &mut buf.decoded) {
+            Some(buf.decoded.as_str())
+        } else {
+            None
+        };
+        match text {
+            Some(text) => {
+                let mut pieces = text.split('\0');
+                for &p in &buf.present {
+                    // one NUL-terminated piece per present value
+                    col.push(if p { pieces.next() } else { None });
                 }
             }
-            FieldKind::Numeric | FieldKind::Float => {
-                let t = trim(raw);
-                if t.is_empty() {
-                    col.push(None);
-                } else if is_number(t) {
-                    // is_number accepts ASCII only
-                    col.push(std::str::from_utf8(t).ok());
-                } else if t.iter().all(|&c| c == b'*') {
-                    problem(
-                        ProblemKind::NumberOverflow,
-                        "number field filled with '*' (overflow marker): null".into(),
+            None => {
+                let first = first_row + b * TEXT_BATCH;
+                for (k, &rec) in group.iter().enumerate() {
+                    decode_value(
+                        recs,
+                        rec,
+                        first + k,
+                        plan,
+                        enc,
+                        col,
+                        problems,
+                        &mut buf.scratch,
                     );
-                    col.push(None);
-                } else if f.decimals > 0
-                    && t.iter().filter(|&&c| c == b',').count() == 1
-                    && is_number(
-                        &t.iter()
-                            .map(|&c| if c == b',' { b'.' } else { c })
-                            .collect::<Vec<_>>(),
-                    )
-                    && !t.contains(&b'.')
-                {
-                    let fixed: String = t
-                        .iter()
-                        .map(|&c| if c == b',' { '.' } else { c as char })
-                        .collect();
-                    problem(
-                        ProblemKind::DecimalComma,
-                        format!("decimal comma read as a point: {fixed}"),
-                    );
-                    col.push(Some(&fixed));
-                } else {
-                    problem(
-                        ProblemKind::BadNumber,
-                        format!("{:?} is not a number: null", String::from_utf8_lossy(t)),
-                    );
-                    col.push(None);
-                }
-            }
-            FieldKind::Date => {
-                let t = trim(raw);
-                if t.is_empty() || t == b"00000000" {
-                    col.push(None);
-                } else if is_date(t) {
-                    col.push(std::str::from_utf8(t).ok());
-                } else {
-                    problem(
-                        ProblemKind::BadDate,
-                        format!(
-                            "{:?} is not a YYYYMMDD date: null",
-                            String::from_utf8_lossy(t)
-                        ),
-                    );
-                    col.push(None);
-                }
-            }
-            FieldKind::Logical => {
-                let t = trim(raw);
-                match t {
-                    [] | [b'?'] => col.push(None),
-                    [b'T' | b't' | b'Y' | b'y'] => col.push(Some("T")),
-                    [b'F' | b'f' | b'N' | b'n'] => col.push(Some("F")),
-                    _ => {
-                        problem(
-                            ProblemKind::BadLogical,
-                            format!("{:?} is not a logical: null", String::from_utf8_lossy(t)),
-                        );
-                        col.push(None);
-                    }
                 }
             }
         }
     }
-    (col, problems)
 }
 
-/// Content evidence over the text fields of live records, in parallel.
+/// Decode all fields: fields are split into one group per worker (balanced by width) and each
+/// worker walks the records block by block; with fewer fields than workers, each field is
+/// decoded in row chunks that are then concatenated.
+fn decode_columns(
+    recs: &Records<'_>,
+    live: &[usize],
+    plans: &[FieldPlan<'_>],
+    enc: TextEncoding,
+) -> Vec<(StrColumn, Vec<RecordProblem>)> {
+    let threads = rayon::current_num_threads().max(1);
+    let estimate = |p: &FieldPlan<'_>| live.len() * usize::from(p.raw.length).min(24);
+    if plans.len() >= threads || live.len() < 16 * BLOCK {
+        let n_groups = threads.min(plans.len()).max(1);
+        let mut order: Vec<usize> = (0..plans.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(plans[i].raw.length));
+        let mut groups: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); n_groups];
+        for i in order {
+            // invariant: n_groups >= 1
+            if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+                g.0 += usize::from(plans[i].raw.length) + 1;
+                g.1.push(i);
+            }
+        }
+        let done: Vec<Vec<(usize, StrColumn, Vec<RecordProblem>)>> = groups
+            .par_iter()
+            .map(|(_, fields)| {
+                let mut out: Vec<(usize, StrColumn, Vec<RecordProblem>)> = fields
+                    .iter()
+                    .map(|&i| {
+                        (
+                            i,
+                            StrColumn::with_capacity(live.len(), estimate(&plans[i])),
+                            Vec::new(),
+                        )
+                    })
+                    .collect();
+                let mut buf = Buffers::default();
+                for (b, block) in live.chunks(BLOCK).enumerate() {
+                    for (i, col, probs) in &mut out {
+                        decode_range(
+                            recs,
+                            block,
+                            b * BLOCK,
+                            &plans[*i],
+                            enc,
+                            col,
+                            probs,
+                            &mut buf,
+                        );
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut by_field: Vec<Option<(StrColumn, Vec<RecordProblem>)>> =
+            (0..plans.len()).map(|_| None).collect();
+        for (i, col, probs) in done.into_iter().flatten() {
+            by_field[i] = Some((col, probs));
+        }
+        // invariant: every field index is in exactly one group
+        by_field
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect()
+    } else {
+        let chunk = live.len().div_ceil(threads * 4).max(1);
+        plans
+            .iter()
+            .map(|p| {
+                let parts: Vec<(StrColumn, Vec<RecordProblem>)> = live
+                    .par_chunks(chunk)
+                    .enumerate()
+                    .map(|(c, l)| {
+                        let mut col = StrColumn::with_capacity(l.len(), 0);
+                        let mut probs = Vec::new();
+                        decode_range(
+                            recs,
+                            l,
+                            c * chunk,
+                            p,
+                            enc,
+                            &mut col,
+                            &mut probs,
+                            &mut Buffers::default(),
+                        );
+                        (col, probs)
+                    })
+                    .collect();
+                let mut col = StrColumn::with_capacity(live.len(), estimate(p));
+                let mut probs = Vec::new();
+                for (c, p) in parts {
+                    col.extend_from(&c);
+                    probs.extend(p);
+                }
+                (col, probs)
+            })
+            .collect()
+    }
+}
+
+/// Decode one value onto `col` (the unbatched path, and the fallback for bad batches).
+#[allow(clippy::too_many_arguments)] // a hot inner function: plain arguments, no struct
+fn decode_value(
+    recs: &Records<'_>,
+    rec: usize,
+    row: usize,
+    plan: &FieldPlan<'_>,
+    enc: TextEncoding,
+    col: &mut StrColumn,
+    problems: &mut Vec<RecordProblem>,
+    scratch: &mut String,
+) {
+    let f = plan.raw;
+    let width = usize::from(f.length);
+    let Some(r) = recs.get(rec) else {
+        col.push(None);
+        return;
+    };
+    let raw = &r[f.offset..f.offset + width];
+    let mut problem = |kind: ProblemKind, reason: String| {
+        problems.push(RecordProblem {
+            row,
+            record: rec,
+            field: Some(plan.name.to_string()),
+            kind,
+            reason,
+            raw: raw.to_vec(),
+        })
+    };
+    match f.kind {
+        FieldKind::Char | FieldKind::Other(_) => {
+            if !enc.is_ascii_compatible() {
+                scratch.clear();
+                if enc.decode_into(raw, scratch) {
+                    let t = scratch.trim_matches([' ', '\0']);
+                    col.push(if t.is_empty() { None } else { Some(t) });
+                } else {
+                    problem(
+                        ProblemKind::Undecodable,
+                        format!("text is not valid {}", enc.name()),
+                    );
+                    col.push(None);
+                }
+                return;
+            }
+            let t = trim(raw);
+            if t.is_empty() {
+                col.push(None);
+            } else if t.is_ascii() || enc == TextEncoding::UTF_8 {
+                match std::str::from_utf8(t) {
+                    Ok(s) => col.push(Some(s)),
+                    Err(_) => {
+                        problem(ProblemKind::Undecodable, "text is not valid UTF-8".into());
+                        col.push(None);
+                    }
+                }
+            } else {
+                scratch.clear();
+                if enc.decode_into(t, scratch) {
+                    col.push(Some(scratch));
+                } else {
+                    problem(
+                        ProblemKind::Undecodable,
+                        format!("text is not valid {}", enc.name()),
+                    );
+                    col.push(None);
+                }
+            }
+        }
+        FieldKind::Numeric | FieldKind::Float => {
+            let t = trim(raw);
+            if t.is_empty() {
+                col.push(None);
+            } else if is_number(t) {
+                // is_number accepts ASCII only
+                col.push(std::str::from_utf8(t).ok());
+            } else if t.iter().all(|&c| c == b'*') {
+                problem(
+                    ProblemKind::NumberOverflow,
+                    "number field filled with '*' (null marker or overflow): null".into(),
+                );
+                col.push(None);
+            } else if f.decimals > 0
+                && !t.contains(&b'.')
+                && t.iter().filter(|&&c| c == b',').count() == 1
+                && is_number(
+                    &t.iter()
+                        .map(|&c| if c == b',' { b'.' } else { c })
+                        .collect::<Vec<_>>(),
+                )
+            {
+                let fixed: String = t
+                    .iter()
+                    .map(|&c| if c == b',' { '.' } else { c as char })
+                    .collect();
+                problem(
+                    ProblemKind::DecimalComma,
+                    format!("decimal comma read as a point: {fixed}"),
+                );
+                col.push(Some(&fixed));
+            } else {
+                problem(
+                    ProblemKind::BadNumber,
+                    format!("{:?} is not a number: null", String::from_utf8_lossy(t)),
+                );
+                col.push(None);
+            }
+        }
+        FieldKind::Date => {
+            let t = trim(raw);
+            if t.is_empty() || t == b"00000000" {
+                col.push(None);
+            } else if is_date(t) {
+                col.push(std::str::from_utf8(t).ok());
+            } else {
+                problem(
+                    ProblemKind::BadDate,
+                    format!(
+                        "{:?} is not a YYYYMMDD date: null",
+                        String::from_utf8_lossy(t)
+                    ),
+                );
+                col.push(None);
+            }
+        }
+        FieldKind::Logical => match trim(raw) {
+            [] | [b'?'] => col.push(None),
+            [b'T' | b't' | b'Y' | b'y'] => col.push(Some("T")),
+            [b'F' | b'f' | b'N' | b'n'] => col.push(Some("F")),
+            t => {
+                problem(
+                    ProblemKind::BadLogical,
+                    format!("{:?} is not a logical: null", String::from_utf8_lossy(t)),
+                );
+                col.push(None);
+            }
+        },
+    }
+}
+
+/// Content evidence over the live records, in parallel: how many records hold non-ASCII
+/// bytes, and the first record that is not valid UTF-8 (records are checked whole; once an
+/// invalid record is known, only earlier records are still checked, so the answer does not
+/// depend on scheduling).
 fn content_evidence(
     recs: &Records<'_>,
     live: &[usize],
-    text_fields: &[&RawField],
     names_ascii: bool,
     names_utf8: bool,
 ) -> ContentEvidence {
-    // (non-ASCII records, first record not valid UTF-8)
-    let per_chunk: Vec<(usize, Option<usize>)> = live
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let first_bad = AtomicUsize::new(usize::MAX);
+    let non_ascii_records: usize = live
         .par_chunks(16 * 1024)
         .map(|chunk| {
             let mut non_ascii = 0;
-            let mut first_bad = None;
             for &rec in chunk {
                 let Some(r) = recs.get(rec) else { continue };
-                if r.is_ascii() {
+                let body = &r[1..];
+                if body.is_ascii() {
                     continue;
                 }
-                let mut rec_non_ascii = false;
-                let mut rec_bad = false;
-                for f in text_fields {
-                    let t = trim(&r[f.offset..f.offset + usize::from(f.length)]);
-                    if !t.is_ascii() {
-                        rec_non_ascii = true;
-                        if std::str::from_utf8(t).is_err() {
-                            rec_bad = true;
-                            break;
-                        }
-                    }
-                }
-                if rec_non_ascii {
-                    non_ascii += 1;
-                }
-                if rec_bad && first_bad.is_none() {
-                    first_bad = Some(rec);
+                non_ascii += 1;
+                if rec < first_bad.load(Ordering::Relaxed) && std::str::from_utf8(body).is_err() {
+                    first_bad.fetch_min(rec, Ordering::Relaxed);
                 }
             }
-            (non_ascii, first_bad)
+            non_ascii
         })
-        .collect();
-    let non_ascii_records: usize = per_chunk.iter().map(|c| c.0).sum();
-    let first_invalid_utf8 = per_chunk.iter().find_map(|c| c.1);
+        .sum();
+    let first = first_bad.into_inner();
+    let first_invalid_utf8 = (first != usize::MAX).then_some(first);
     ContentEvidence {
         all_ascii: non_ascii_records == 0 && names_ascii,
         valid_utf8: first_invalid_utf8.is_none() && names_utf8,
@@ -671,7 +873,7 @@ pub(crate) fn decode_dbf(
     let names_utf8 = raw_names
         .iter()
         .all(|n| std::str::from_utf8(trim(n.split(|&c| c == 0).next().unwrap_or(&[]))).is_ok());
-    let content = content_evidence(&recs, &live, &text_fields, names_ascii, names_utf8);
+    let content = content_evidence(&recs, &live, names_ascii, names_utf8);
     let inputs = DecisionInputs {
         override_encoding: opts.encoding,
         cpg,
@@ -680,7 +882,7 @@ pub(crate) fn decode_dbf(
         content: &content,
         chinese: opts.chinese,
     };
-    let mut sample = || detector_sample(&recs, &live, &text_fields, &raw_names, 1 << 20);
+    let mut sample = || detector_sample(&recs, &live, &text_fields, &raw_names, 64 * 1024);
     let mut decision_warnings = Vec::new();
     let mut encoding = decide(&inputs, &mut sample, &mut decision_warnings);
     warnings.extend(
@@ -720,35 +922,7 @@ pub(crate) fn decode_dbf(
         .map(|(raw, name)| FieldPlan { raw, name })
         .collect();
 
-    // columns: field-parallel when there are enough fields, else row chunks per field
-    let threads = rayon::current_num_threads().max(1);
-    let decoded: Vec<(StrColumn, Vec<RecordProblem>)> =
-        if plans.len() >= 2 * threads || live.len() < 64 * 1024 {
-            plans
-                .par_iter()
-                .map(|p| decode_range(&recs, &live, 0, p, enc))
-                .collect()
-        } else {
-            let chunk = live.len().div_ceil(threads * 4).max(1);
-            plans
-                .iter()
-                .map(|p| {
-                    let parts: Vec<(StrColumn, Vec<RecordProblem>)> = live
-                        .par_chunks(chunk)
-                        .enumerate()
-                        .map(|(c, l)| decode_range(&recs, l, c * chunk, p, enc))
-                        .collect();
-                    let mut parts = parts.into_iter();
-                    // invariant: live is non-empty here (len >= 64 Ki), so there is a first part
-                    let (mut col, mut probs) = parts.next().unwrap_or_default();
-                    for (c, p) in parts {
-                        col.extend_from(&c);
-                        probs.extend(p);
-                    }
-                    (col, probs)
-                })
-                .collect()
-        };
+    let decoded = decode_columns(&recs, &live, &plans, enc);
     let mut columns = Vec::with_capacity(decoded.len());
     let mut problems = Vec::new();
     let mut undecodable = 0usize;
@@ -850,6 +1024,15 @@ mod tests {
     #[test]
     fn trimming_removes_spaces_and_nuls_on_both_sides() {
         assert_eq!(trim(b"\0 Z\xc3\xbcrich \0\0"), "Zürich".as_bytes());
+        for pad in 0..20 {
+            for lead in 0..12 {
+                let mut v = vec![b' '; lead];
+                v.extend_from_slice(b"a b\0c");
+                v.extend(std::iter::repeat_n(0u8, pad));
+                assert_eq!(trim(&v), b"a b\0c", "lead {lead} pad {pad}");
+                assert_eq!(trim(&vec![b' '; lead + pad]), b"");
+            }
+        }
         assert_eq!(trim(b"   "), b"");
         assert_eq!(trim(b""), b"");
     }

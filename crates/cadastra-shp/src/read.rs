@@ -28,6 +28,47 @@ pub struct ReadOptions {
     /// Refuse a shapefile without .shx (GDAL's default) instead of rebuilding the index by
     /// scanning the .shp (GDAL's `SHAPE_RESTORE_SHX=YES`).
     pub refuse_missing_shx: bool,
+    /// Copy files into memory instead of memory-mapping the large ones (1 MiB and more).
+    /// Mapping is faster; copy when another process may truncate the files during the read
+    /// (a truncated mapping faults the process instead of returning an error).
+    pub no_mmap: bool,
+}
+
+/// A file's bytes: memory-mapped, or read into memory.
+pub(crate) enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Open a file for reading: mapped when large (unless `no_mmap`), else read.
+pub(crate) fn load(path: &Path, opts: &ReadOptions) -> Result<FileBytes, ShpError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| ShpError::io(path, e))?;
+    let len = file.metadata().map_err(|e| ShpError::io(path, e))?.len();
+    if !opts.no_mmap && len >= 1 << 20 {
+        // SAFETY: the map is read-only and private to this call; its bytes are only read
+        // through the returned slice. The one hazard, another process truncating the file
+        // while it is mapped, is documented on `ReadOptions::no_mmap`.
+        #[allow(unsafe_code)] // memory-mapping is the only way to read without copying
+        let map = unsafe { memmap2::Mmap::map(&file) };
+        if let Ok(map) = map {
+            return Ok(FileBytes::Mapped(map));
+        }
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut bytes)
+        .map_err(|e| ShpError::io(path, e))?;
+    Ok(FileBytes::Owned(bytes))
 }
 
 /// A shapefile read into memory.
@@ -229,7 +270,7 @@ pub fn read_shapefile(path: &Path, opts: &ReadOptions) -> Result<ShpLayer, ShpEr
     let shp_path = files.shp.clone().ok_or_else(|| ShpError::Missing {
         path: files.stem.with_extension("shp"),
     })?;
-    let shp_bytes = std::fs::read(&shp_path).map_err(|e| ShpError::io(&shp_path, e))?;
+    let shp_bytes = load(&shp_path, opts)?;
     let header = shp::parse_header(&shp_path, &shp_bytes)?;
     let shape_type =
         ShapeType::from_code(header.shape_type).ok_or_else(|| ShpError::NotAShapefile {
@@ -244,7 +285,7 @@ pub fn read_shapefile(path: &Path, opts: &ReadOptions) -> Result<ShpLayer, ShpEr
     let shx_rebuilt;
     let index = match files.get("shx") {
         Some(shx_path) => {
-            let shx = std::fs::read(&shx_path).map_err(|e| ShpError::io(&shx_path, e))?;
+            let shx = load(&shx_path, opts)?;
             match shp::index_from_shx(
                 &shx_path,
                 &shx,
@@ -295,7 +336,7 @@ pub fn read_shapefile(path: &Path, opts: &ReadOptions) -> Result<ShpLayer, ShpEr
     };
     let dbf_path = files.dbf.clone();
     let dbf_bytes = match &dbf_path {
-        Some(p) => Some(std::fs::read(p).map_err(|e| ShpError::io(p, e))?),
+        Some(p) => Some(load(p, opts)?),
         None => None,
     };
 

@@ -379,26 +379,24 @@ pub(crate) fn parse_shape(c: &[u8], layer_family: ShapeFamily) -> Shape {
             } else {
                 Vec::new()
             };
-            let pts = points(c, at, n_points);
-            let parts: Vec<Vec<Coord<f64>>> = (0..n_parts)
-                .map(|i| {
-                    let s = starts[i];
-                    let e = if i + 1 < n_parts {
-                        starts[i + 1]
-                    } else {
-                        n_points
-                    };
-                    pts.get(s..e)
-                        .map(<[Coord<f64>]>::to_vec)
-                        .unwrap_or_default()
-                })
-                .collect();
-            let nodata_problem = nodata(&pts).then(|| {
+            let mut rest = points(c, at, n_points);
+            let nodata_problem = nodata(&rest).then(|| {
                 (
                     ProblemKind::NoDataCoordinates,
                     "vertices that are not finite coordinates".to_string(),
                 )
             });
+            // split the points into parts from the end (the first part keeps the buffer);
+            // points before the first part start are ignored, as shapelib does
+            let mut parts: Vec<Vec<Coord<f64>>> = Vec::with_capacity(n_parts);
+            for &s in starts.iter().rev() {
+                if s == 0 {
+                    parts.push(std::mem::take(&mut rest));
+                } else {
+                    parts.push(rest.split_off(s.min(rest.len())));
+                }
+            }
+            parts.reverse();
             match ty.family() {
                 ShapeFamily::PolyLine => {
                     let geom = match parts.len() {

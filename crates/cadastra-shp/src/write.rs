@@ -744,7 +744,6 @@ fn finish_header(w: BufWriter<File>, path: &Path, header: &[u8; 100]) -> Result<
     f.seek(SeekFrom::Start(0))
         .map_err(|e| ShpError::io(path, e))?;
     f.write_all(header).map_err(|e| ShpError::io(path, e))?;
-    f.sync_data().ok(); // durability is not promised; errors surface on the writes above
     Ok(())
 }
 

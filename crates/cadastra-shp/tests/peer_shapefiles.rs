@@ -122,6 +122,7 @@ fn read(path: &Path, case: &Case) -> Result<Outcome, ShpError> {
         chinese: case.chinese,
         threads: None,
         refuse_missing_shx: false,
+        no_mmap: false,
     };
     let dbf = match case.reader.as_deref() {
         Some("dbf") => true,
