@@ -9,7 +9,8 @@
 //! into [`StrColumn`]s; nothing is type-inferred, so `0702` keeps its zero.
 //!
 //! Line ends: `\n` or `\r\n`; a file with no `\n` at all but with `\r` is read as classic-Mac
-//! `\r`-terminated. Blank lines are skipped. Empty fields, quoted or not, become null.
+//! `\r`-terminated. Blank lines (empty, or only spaces and tabs) are skipped. Empty fields,
+//! quoted or not, become null; blanks inside values are kept for [`crate::normalize`].
 
 use crate::encoding::{decide_encoding, decode};
 use crate::error::{CsvProblem, TableError};
@@ -165,13 +166,21 @@ impl<'a> Parser<'a> {
 
     /// The next record's fields into `out`; `Ok(None)` at the end of the text.
     fn record(&mut self, out: &mut Vec<Span>) -> Result<Option<u64>, RawError> {
-        // skip blank lines
-        while let Some(n) = self.line_end_at(self.pos) {
-            self.pos += n;
-            self.line += 1;
-        }
-        if self.pos >= self.b.len() {
-            return Ok(None);
+        // skip blank lines, and lines of spaces and tabs (unless those are the delimiter)
+        loop {
+            let mut p = self.pos;
+            while matches!(self.b.get(p), Some(&c) if (c == b' ' || c == b'\t') && c != self.delim)
+            {
+                p += 1;
+            }
+            if let Some(n) = self.line_end_at(p) {
+                self.pos = p + n;
+                self.line += 1;
+            } else if p >= self.b.len() {
+                return Ok(None);
+            } else {
+                break;
+            }
         }
         let start_line = self.line;
         out.clear();
@@ -453,6 +462,20 @@ mod tests {
         let (_, r, lines) = rows("a,b\n\n1,\"x\ny\"\n\n2,z", &opts()).unwrap();
         assert_eq!(r, [vec![s("1"), s("x\ny")], vec![s("2"), s("z")]]);
         assert_eq!(lines, [3, 6]);
+    }
+
+    #[test]
+    fn whitespace_only_lines_are_blank() {
+        let (_, r, lines) = rows("a,b\n  \n1,2\n\t \r\n3, \n   ", &opts()).unwrap();
+        assert_eq!(r, [vec![s("1"), s("2")], vec![s("3"), s(" ")]]);
+        assert_eq!(lines, [3, 5]);
+        // with a tab delimiter a line of tabs is a record of empty fields
+        let o = CsvOptions {
+            delimiter: b'\t',
+            ..opts()
+        };
+        let (_, r, _) = rows("a\tb\n\t\n", &o).unwrap();
+        assert_eq!(r, [vec![None, None]]);
     }
 
     #[test]

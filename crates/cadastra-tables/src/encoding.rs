@@ -4,7 +4,11 @@
 //! shape test (many NUL bytes in alternate positions), then "is it valid UTF-8", then
 //! chardetng on the first MiB. With `chinese`, only GBK (read as GB18030, its superset), GB18030
 //! and Big5 are accepted from the detector; any other guess is replaced by whichever of GBK and
-//! Big5 decodes the sample with fewer malformed sequences (GBK on a tie). Each step that decided or was overruled leaves a line of
+//! Big5 decodes the sample with fewer malformed sequences (GBK on a tie), and a Big5 guess on
+//! fewer than 32 Chinese characters yields to GBK unless GBK decodes worse. Also with `chinese`,
+//! valid UTF-8 whose only non-ASCII characters are from U+0250..U+07FF (never Chinese nor
+//! Latin) and that GBK reads as clean Chinese is GBK: a few GBK characters can be valid UTF-8
+//! by accident. Each step that decided or was overruled leaves a line of
 //! evidence for the run report (FMT-02).
 //!
 //! ```
@@ -122,7 +126,33 @@ pub fn decide_encoding(
                 evidence,
             });
         }
-        Ok(_) => {
+        Ok(text) => {
+            // A little GBK can be valid UTF-8 by accident (芜 is DC BF, Syriac U+073F in UTF-8):
+            // GBK pairs with a C2..DF lead and an 80..BF trail. For Chinese data, UTF-8 whose
+            // non-ASCII characters are all from U+0250..U+07FF (IPA, Greek, Cyrillic, Hebrew,
+            // Arabic, Syriac: never Latin letters, never Chinese) and that GBK reads as clean
+            // Chinese is GBK.
+            let sample_text = &text[..floor_char_boundary(text, SAMPLE_BYTES)];
+            let accidental = sample_text
+                .chars()
+                .filter(|c| !c.is_ascii())
+                .all(|c| ('\u{0250}'..='\u{07FF}').contains(&c));
+            if chinese && accidental {
+                let sample = &bytes[..sample_text.len()];
+                let (gbk_text, bad) = GBK.decode_without_bom_handling(sample);
+                let (gbk_cjk, gbk_non_ascii) = cjk_share(&gbk_text);
+                if !bad && gbk_cjk * 2 >= gbk_non_ascii {
+                    evidence.push(format!(
+                        "no byte-order mark; valid UTF-8, but its non-ASCII characters are none \
+                         Chinese or Latin, while GBK reads {gbk_cjk} of {gbk_non_ascii} as Chinese: GBK"
+                    ));
+                    return Ok(EncodingDecision {
+                        encoding: GBK,
+                        bom_len: 0,
+                        evidence,
+                    });
+                }
+            }
             evidence.push(format!(
                 "no byte-order mark; all {} bytes are valid UTF-8 with non-ASCII text: UTF-8",
                 bytes.len()
@@ -160,26 +190,69 @@ pub fn decide_encoding(
         sample.len(),
         guess.name()
     ));
-    if !chinese || [GBK, GB18030, BIG5].contains(&guess) {
+    if !chinese || guess == GBK || guess == GB18030 {
         return Ok(EncodingDecision {
             encoding: guess,
             bom_len: 0,
             evidence,
         });
     }
-    // the detector preferred a non-Chinese encoding; take the Chinese one that decodes cleanest
     let gbk_bad = malformed_count(GBK, sample);
     let big5_bad = malformed_count(BIG5, sample);
-    let enc = if big5_bad < gbk_bad { BIG5 } else { GBK };
-    evidence.push(format!(
-        "not a Chinese encoding; malformed sequences in the sample: GBK {gbk_bad}, Big5 {big5_bad}: {}",
-        enc.name()
-    ));
+    let non_ascii = sample.iter().filter(|b| !b.is_ascii()).count();
+    let enc = if guess == BIG5 {
+        // chardetng tells GBK from Big5 on a few dozen characters; on less, or when Big5 does
+        // not decode cleaner, the Laiwu prior (GBK) wins
+        if big5_bad < gbk_bad || (big5_bad == gbk_bad && non_ascii >= BIG5_MIN_BYTES) {
+            BIG5
+        } else {
+            GBK
+        }
+    } else if big5_bad < gbk_bad {
+        BIG5
+    } else {
+        GBK
+    };
+    if enc != guess {
+        evidence.push(format!(
+            "Chinese data: malformed sequences in the sample GBK {gbk_bad}, Big5 {big5_bad}, \
+             {non_ascii} non-ASCII bytes: {}",
+            enc.name()
+        ));
+    }
     Ok(EncodingDecision {
         encoding: enc,
         bom_len: 0,
         evidence,
     })
+}
+
+/// Non-ASCII bytes below which a Big5 guess is not trusted over GBK (32 Chinese characters).
+const BIG5_MIN_BYTES: usize = 64;
+
+/// (Chinese characters, non-ASCII characters) of a text. CJK ideographs, CJK punctuation and
+/// full-width forms count as Chinese.
+fn cjk_share(text: &str) -> (usize, usize) {
+    let mut cjk = 0;
+    let mut non_ascii = 0;
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        non_ascii += 1;
+        if matches!(c, '\u{3000}'..='\u{303F}' | '\u{3400}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}')
+        {
+            cjk += 1;
+        }
+    }
+    (cjk, non_ascii)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Transcode to UTF-8 (skipping the BOM). Malformed sequences become U+FFFD and are counted.
@@ -326,10 +399,15 @@ mod tests {
         assert_eq!(decided(&gbk, None, true), "GBK");
         assert_eq!(decided(&gbk, None, false), "GBK");
         let big5 = BIG5
-            .encode("權利人名稱,坐落\n張三,萊蕪區鳳城街道\n李四,鋼城區艾山街道\n")
+            .encode("權利人名稱,坐落\n張三,萊蕪區鳳城街道\n李四,鋼城區艾山街道\n王五,萊蕪區口鎮\n趙六,鋼城區里辛街道\n")
             .0
             .into_owned();
         assert_eq!(decided(&big5, None, true), "Big5");
+        assert_eq!(
+            decided(&big5[..20], None, true),
+            "GBK",
+            "too little text to trust Big5"
+        );
     }
 
     #[test]
@@ -344,6 +422,20 @@ mod tests {
             d.evidence
         );
         assert_eq!(decode(gbk, &d).0, "张三\n");
+    }
+
+    #[test]
+    fn tiny_gbk_samples_stay_gbk() {
+        // 芜 in GBK is DC BF, valid UTF-8 (U+073F); 三 alone makes chardetng answer Big5
+        for s in ["a,芜\n", "芜", "a三", "x,三,芜区\n", "张三", "\u{3000}芜"] {
+            let gbk = GBK.encode(s).0.into_owned();
+            let d = decide_encoding(&gbk, None, true).unwrap();
+            assert_eq!(decode(gbk, &d).0, s, "{s:?}: {:?}", d.evidence);
+        }
+        // real UTF-8 Chinese stays UTF-8; so does UTF-8 without Chinese when not asked
+        assert_eq!(decided("芜湖".as_bytes(), None, true), "UTF-8");
+        assert_eq!(decided("\u{073F}".as_bytes(), None, false), "UTF-8");
+        assert_eq!(decided("Zürich,Genève".as_bytes(), None, true), "UTF-8");
     }
 
     #[test]

@@ -45,7 +45,12 @@ fn check(
     let t = read_csv_bytes("oracle.csv", text_bytes, opts)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&t.fields, &header.to_vec());
-    // (the csv crate writes a record of one empty field as `""`, not as a blank line)
+    // The csv crate writes a record of one empty field as `""`, not as a blank line, but one
+    // field of spaces unquoted, which reads as a blank line and is skipped.
+    let rows: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| !(r.len() == 1 && !r[0].is_empty() && r[0].bytes().all(|b| b == b' ')))
+        .collect();
     prop_assert_eq!(t.len(), rows.len());
     for (i, r) in rows.iter().enumerate() {
         for (c, v) in r.iter().enumerate() {
@@ -66,9 +71,11 @@ proptest! {
         let text = write(&header, &rows, delim, crlf);
         let opts = CsvOptions { delimiter: delim, ..CsvOptions::default() };
         check(text.clone().into_bytes(), &header, &rows, &opts)?;
-        // the same text in GBK, undeclared, and in UTF-16LE with a BOM
+        // the same text in GBK, declared (detection on a handful of characters is a guess,
+        // tested in the encoding module), and in UTF-16LE with a BOM
         let gbk = encoding_rs::GBK.encode(&text).0.into_owned();
-        check(gbk, &header, &rows, &opts)?;
+        let declared = CsvOptions { encoding: Some("gbk".into()), ..opts.clone() };
+        check(gbk, &header, &rows, &declared)?;
         let mut u16 = vec![0xFF, 0xFE];
         u16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
         check(u16, &header, &rows, &opts)?;
