@@ -263,7 +263,8 @@ fn with_params(
 impl Operation {
     /// Build the operation `source` → `target`.
     ///
-    /// - same CRS: identity; same datum: projection change only (parameters ignored);
+    /// - same CRS: identity; same datum: projection change only (parameters ignored: use
+    ///   [`Operation::from_params`] for a correction within one datum);
     /// - datum change with `params`: explicit pipeline (the parameters may also be used in reverse,
     ///   and grids on the parameters' datums, e.g. with or without zone prefix, are accepted);
     /// - datum change without `params`: only a real transformation from PROJ's database is
@@ -489,14 +490,33 @@ impl Operation {
         Operation::new(source, target, params.as_ref(), opts)
     }
 
-    /// The operation its parameters describe (parameter source → parameter target).
+    /// The operation its parameters describe (parameter source → parameter target), always
+    /// applying them, even between grids of one datum (e.g. a 4-parameter correction within a
+    /// grid), where [`Operation::new`] would ignore them.
     pub fn from_params(params: &OperatorParams) -> Result<Operation, CrsError> {
-        Operation::new(
-            params.source(),
-            params.target(),
-            Some(params),
-            OperationOptions::default(),
-        )
+        let (source, target) = (params.source(), params.target());
+        let what = format!("{source} → {target}");
+        let (steps, kind) = match with_params(source, target, params)? {
+            Ok(x) => x,
+            Err(reason) => {
+                // invariant: a parameter set always serves its own grids; kept as an error anyway
+                return Err(CrsError::OperationCheck { what, reason });
+            }
+        };
+        let report = OperationReport {
+            source: source.clone(),
+            target: target.clone(),
+            kind,
+            datum_change: is_datum_change(source, target)?,
+            params_origin: Some(params.origin().to_string()),
+            proj_accuracy_m: None,
+            notes: vec![format!(
+                "{} parameters from {}",
+                params.model(),
+                params.origin()
+            )],
+        };
+        Operation::finish(report, render(&steps), what)
     }
 
     /// Name of [`PARAMS_ENV`], for messages.
@@ -833,6 +853,30 @@ mod tests {
             })
             .collect();
         assert!(max_diff(&run(&op39, &pre), &ours) < 1e-6);
+    }
+
+    #[test]
+    fn from_params_applies_a_correction_within_one_grid() {
+        let p = FourParams {
+            dx: 0.35,
+            dy: -0.2,
+            scale: 1.0,
+            rotation: 0.0,
+        };
+        let params = OperatorParams::four(XA80, XA80, p);
+        let op = Operation::from_params(&params).unwrap();
+        assert_eq!(op.report().kind, OperationKind::FourParam);
+        let out = run(
+            &op,
+            &[Coord {
+                x: 550_000.0,
+                y: 4_010_000.0,
+            }],
+        );
+        assert!((out[0].x - 550_000.35).abs() < 1e-6 && (out[0].y - 4_009_999.8).abs() < 1e-6);
+        // Operation::new treats the same request as identity (no datum change)
+        let op = Operation::new(&XA80, &XA80, Some(&params), opts()).unwrap();
+        assert_eq!(op.report().kind, OperationKind::Identity);
     }
 
     #[test]
@@ -1284,12 +1328,11 @@ mod tests {
         let cpu = || -> f64 {
             let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
             let after = stat.rsplit(')').next().unwrap_or("");
-            let f: Vec<f64> = after
-                .split_whitespace()
-                .filter_map(|t| t.parse().ok())
-                .collect();
-            // fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the name
-            (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+            let f: Vec<&str> = after.split_whitespace().collect();
+            // fields 14 and 15 of stat (utime, stime, in ticks of 1/100 s) are the 12th and
+            // 13th after the command name (the 1st is the state letter)
+            let tick = |i: usize| f.get(i).and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0);
+            (tick(11) + tick(12)) / 100.0
         };
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new()

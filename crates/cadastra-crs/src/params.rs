@@ -242,7 +242,14 @@ impl OperatorParams {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .map(|s| {
+                    let b = text.as_bytes();
+                    b[..s.start.min(b.len())]
+                        .iter()
+                        .filter(|c| **c == b'\n')
+                        .count()
+                        + 1
+                })
                 .unwrap_or(0);
             CrsError::ParamsSyntax {
                 file: file.to_string(),
@@ -535,6 +542,9 @@ rotation = -12.5
             .to_string();
         assert!(e.contains("line 7") && !e.contains("157"), "{e}");
         // a wrong type: names the key, not the value
+        // a syntax error after multi-byte text still reports a line, no panic
+        let e = OperatorParams::parse("description = \"莱芜\"\ntx = =", "p.toml").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
         let wrong = SEVEN.replace("tz = 94.74", "tz = \"94.74 m\"");
         let e = OperatorParams::parse(&wrong, "p7.toml")
             .unwrap_err()
