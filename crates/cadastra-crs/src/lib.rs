@@ -104,7 +104,9 @@ pub use fit::{
 pub use identify::{identify_prj, identify_prj_file, Identification, TRUST_CONFIDENCE};
 pub use operation::{Operation, OperationKind, OperationOptions, OperationReport, Transformer};
 pub use params::{Convention, FourParams, Model, OperatorParams, SevenParams, PARAMS_ENV};
-pub use sniff::{expected_window, sniff, Extent, PrefixState, Sniff, SniffIssue, Window};
+pub use sniff::{
+    expected_window, sample_multipolygons, sniff, Extent, PrefixState, Sniff, SniffIssue, Window,
+};
 pub use transform::TransformStats;
 
 use cadastra_model::{Finding, RuleId, Severity};

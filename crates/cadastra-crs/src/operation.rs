@@ -1113,6 +1113,14 @@ mod tests {
     }
 
     #[test]
+    fn operations_and_parameters_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Operation>();
+        shared::<OperatorParams>();
+        shared::<OperationReport>();
+    }
+
+    #[test]
     fn unknown_codes_are_clear_errors() {
         let e = Operation::new(&CrsRef::Epsg(999_999), &CGCS, None, opts()).unwrap_err();
         assert!(matches!(e, CrsError::UnknownCrs { .. }), "{e}");

@@ -10,7 +10,7 @@ use crate::error::CrsError;
 use crate::finding;
 use crate::pj::{Direction, Pj};
 use cadastra_model::{Finding, RuleId, Severity};
-use geo_types::Coord;
+use geo_types::{Coord, MultiPolygon};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 
@@ -265,6 +265,19 @@ impl Sniff {
     }
 }
 
+/// A sample for [`sniff`]: the first vertex of every polygon of evenly spaced features, at most
+/// about `max` coordinates, so every part of a dataset (and every feature's CRS habits) is seen.
+pub fn sample_multipolygons(geoms: &[Option<MultiPolygon<f64>>], max: usize) -> Vec<Coord<f64>> {
+    let present = geoms.iter().filter(|g| g.is_some()).count();
+    let step = present.div_ceil(max.max(1)).max(1);
+    geoms
+        .iter()
+        .flatten()
+        .step_by(step)
+        .flat_map(|mp| mp.0.iter().filter_map(|p| p.exterior().0.first().copied()))
+        .collect()
+}
+
 fn zone_of(e: f64, w: &Window) -> Option<u32> {
     ZONES.into_iter().find(|z| {
         w.shifted_e(*z as f64 * 1e6)
@@ -433,6 +446,7 @@ pub fn sniff(coords: &[Coord<f64>], declared: Option<&CrsRef>) -> Result<Sniff, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo_types::polygon;
 
     /// A grid of points across Laiwu (EPSG:4548 values), `n` per side.
     fn laiwu(n: usize) -> Vec<Coord<f64>> {
@@ -580,6 +594,23 @@ mod tests {
             "{}",
             s.issues[0].evidence_en
         );
+    }
+
+    #[test]
+    fn samples_cover_the_whole_dataset() {
+        let mp = |x: f64| {
+            Some(MultiPolygon(vec![polygon![
+                (x: x, y: 4_000_000.0), (x: x + 10.0, y: 4_000_000.0), (x: x, y: 4_000_010.0)
+            ]]))
+        };
+        let mut g: Vec<_> = (0..1000).map(|i| mp(530_000.0 + i as f64)).collect();
+        g[999] = mp(39_530_999.0); // the last feature carries the prefix
+        g[10] = None;
+        let s = sample_multipolygons(&g, 100);
+        assert!(s.len() <= 100 && s.len() >= 90, "{}", s.len());
+        let all = sample_multipolygons(&g, 10_000);
+        assert_eq!(all.len(), 999);
+        assert_eq!(sniff(&all, None).unwrap().prefix, PrefixState::Mixed);
     }
 
     #[test]
