@@ -1241,7 +1241,8 @@ mod tests {
         let mut input = parcels(3_000);
         for bad in [2_871usize, 1_234] {
             if let Some(mp) = input[bad].as_mut() {
-                mp.0[0].exterior_mut(|ls| ls.0[2].x = f64::NAN);
+                // the hole's third vertex: vertex 6 + 2 of the feature
+                mp.0[0].interiors_mut(|h| h[0].0[2].x = f64::NAN);
             }
         }
         for threads in [1, 2] {
@@ -1260,7 +1261,7 @@ mod tests {
                     reason,
                 } => {
                     assert_eq!((*item, *index), ("feature", 1_234), "{e}");
-                    assert!(reason.contains("vertex 2"), "{e}");
+                    assert!(reason.contains("vertex 8"), "{e}");
                 }
                 other => panic!("{other}"),
             }

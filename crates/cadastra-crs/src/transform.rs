@@ -39,8 +39,15 @@ pub(crate) struct RunFailure {
 }
 
 impl RunFailure {
+    /// `offset` counts vertices of a whole feature (rings in order: exterior, then holes,
+    /// polygon by polygon, member by member).
     fn describe(&self) -> String {
         format!("vertex {}: {}", self.offset, self.message)
+    }
+
+    fn after(mut self, done: usize) -> RunFailure {
+        self.offset += done;
+        self
     }
 }
 
@@ -73,7 +80,7 @@ fn polygon(pj: &Pj, dir: Direction, p: &mut Polygon<f64>) -> Result<usize, RunEr
     })?;
     p.try_interiors_mut(|rings| {
         for ls in rings {
-            n += run(pj, dir, &mut ls.0)?;
+            n += run(pj, dir, &mut ls.0).map_err(|f| f.after(n))?;
         }
         Ok::<(), RunError>(())
     })?;
@@ -87,7 +94,7 @@ pub(crate) fn multipolygon(
 ) -> Result<usize, RunError> {
     let mut n = 0;
     for p in &mut mp.0 {
-        n += polygon(pj, dir, p)?;
+        n += polygon(pj, dir, p).map_err(|f| f.after(n))?;
     }
     Ok(n)
 }
@@ -116,7 +123,7 @@ pub(crate) fn geometry(pj: &Pj, dir: Direction, g: &mut Geometry<f64>) -> Result
         Geometry::MultiLineString(mls) => {
             let mut n = 0;
             for ls in &mut mls.0 {
-                n += run(pj, dir, &mut ls.0)?;
+                n += run(pj, dir, &mut ls.0).map_err(|f| f.after(n))?;
             }
             Ok(n)
         }
@@ -124,7 +131,7 @@ pub(crate) fn geometry(pj: &Pj, dir: Direction, g: &mut Geometry<f64>) -> Result
         Geometry::GeometryCollection(gc) => {
             let mut n = 0;
             for g in &mut gc.0 {
-                n += geometry(pj, dir, g)?;
+                n += geometry(pj, dir, g).map_err(|f| f.after(n))?;
             }
             Ok(n)
         }
