@@ -401,7 +401,8 @@ const BLOCK: usize = 1024;
 #[derive(Default)]
 struct Buffers {
     joined: Vec<u8>,
-    present: Vec<bool>,
+    /// end offset in `joined` after each value of the batch
+    ends: Vec<usize>,
     decoded: String,
     scratch: String,
 }
@@ -441,56 +442,67 @@ fn decode_range(
     // with malformed bytes or NULs inside a value is redone value by value.
     for (b, group) in live.chunks(TEXT_BATCH).enumerate() {
         buf.joined.clear();
-        buf.present.clear();
+        buf.ends.clear();
         let mut clean = true;
         for &rec in group {
-            match recs.get(rec) {
-                Some(r) => {
-                    let t = trim(&r[f.offset..f.offset + width]);
-                    if t.is_empty() {
-                        buf.present.push(false);
-                    } else {
-                        clean &= !t.contains(&0);
-                        buf.joined.extend_from_slice(t);
-                        buf.joined.push(0);
-                        buf.present.push(true);
-                    }
+            if let Some(r) = recs.get(rec) {
+                let t = trim(&r[f.offset..f.offset + width]);
+                if !t.is_empty() {
+                    clean &= !t.contains(&0);
+                    buf.joined.extend_from_slice(t);
+                    buf.joined.push(0);
                 }
-                None => buf.present.push(false),
             }
+            // end of this value in `joined` (equal to the previous end: null)
+            buf.ends.push(buf.joined.len());
         }
-        buf.decoded.clear();
-        let text: Option<&str> = if !clean {
-            None
+        let fallback = if !clean {
+            true
         } else if buf.joined.is_ascii() || enc == TextEncoding::UTF_8 {
-            std::str::from_utf8(&buf.joined).ok()
-        } else if enc.decode_into(&buf.joined, &mut buf.decoded) {
-            Some(buf.decoded.as_str())
-        } else {
-            None
-        };
-        match text {
-            Some(text) => {
-                let mut pieces = text.split('\0');
-                for &p in &buf.present {
-                    // one NUL-terminated piece per present value
-                    col.push(if p { pieces.next() } else { None });
+            match std::str::from_utf8(&buf.joined) {
+                Ok(text) => {
+                    // decoded text is the joined bytes: slice by the recorded ends
+                    let mut start = 0;
+                    for &end in &buf.ends {
+                        col.push(if end == start {
+                            None
+                        } else {
+                            text.get(start..end - 1)
+                        });
+                        start = end;
+                    }
+                    false
                 }
+                Err(_) => true,
             }
-            None => {
-                let first = first_row + b * TEXT_BATCH;
-                for (k, &rec) in group.iter().enumerate() {
-                    decode_value(
-                        recs,
-                        rec,
-                        first + k,
-                        plan,
-                        enc,
-                        col,
-                        problems,
-                        &mut buf.scratch,
-                    );
+        } else {
+            buf.decoded.clear();
+            if enc.decode_into(&buf.joined, &mut buf.decoded) {
+                let mut pieces = buf.decoded.split('\0');
+                let mut start = 0;
+                for &end in &buf.ends {
+                    // one NUL-terminated piece per non-null value
+                    col.push(if end == start { None } else { pieces.next() });
+                    start = end;
                 }
+                false
+            } else {
+                true
+            }
+        };
+        if fallback {
+            let first = first_row + b * TEXT_BATCH;
+            for (k, &rec) in group.iter().enumerate() {
+                decode_value(
+                    recs,
+                    rec,
+                    first + k,
+                    plan,
+                    enc,
+                    col,
+                    problems,
+                    &mut buf.scratch,
+                );
             }
         }
     }
@@ -506,7 +518,19 @@ fn decode_columns(
     enc: TextEncoding,
 ) -> Vec<(StrColumn, Vec<RecordProblem>)> {
     let threads = rayon::current_num_threads().max(1);
-    let estimate = |p: &FieldPlan<'_>| live.len() * usize::from(p.raw.length).min(24);
+    // text bytes of a column: the mean trimmed length of the first records, with room for
+    // legacy two-byte characters growing to three UTF-8 bytes
+    let estimate = |p: &FieldPlan<'_>| {
+        let f = p.raw;
+        let probe = &live[..live.len().min(1024)];
+        let bytes: usize = probe
+            .iter()
+            .filter_map(|&r| recs.get(r))
+            .map(|r| trim(&r[f.offset..f.offset + usize::from(f.length)]).len())
+            .sum();
+        let mean = bytes.div_ceil(probe.len().max(1));
+        live.len() * (mean + mean / 2 + 1)
+    };
     if plans.len() >= threads || live.len() < 16 * BLOCK {
         let n_groups = threads.min(plans.len()).max(1);
         let mut order: Vec<usize> = (0..plans.len()).collect();

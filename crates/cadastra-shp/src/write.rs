@@ -279,6 +279,95 @@ fn encode_into(encoding: &'static Encoding, s: &str, out: &mut Vec<u8>) -> bool 
     matches!(res, EncoderResult::InputEmpty)
 }
 
+/// Per-worker memo of character encodings: encoding_rs's CJK encoders search their index for
+/// every character, the memo makes encoding Chinese text a table lookup per character.
+struct CharMemo {
+    encoding: &'static Encoding,
+    /// BMP code point -> 0 unknown, `u64::MAX` unmappable, else `len << 32 | bytes` (LE)
+    bmp: Vec<u64>,
+}
+
+impl CharMemo {
+    fn new(encoding: &'static Encoding) -> CharMemo {
+        CharMemo {
+            encoding,
+            bmp: vec![0; 0x1_0000],
+        }
+    }
+
+    fn lookup(&mut self, ch: char) -> Option<([u8; 4], usize)> {
+        let encode_one = |enc: &'static Encoding| -> Option<([u8; 4], usize)> {
+            let mut tmp = [0u8; 4];
+            let s = ch.encode_utf8(&mut tmp);
+            let mut out = Vec::with_capacity(8);
+            if !encode_into(enc, s, &mut out) || out.len() > 4 {
+                return None;
+            }
+            let mut b = [0u8; 4];
+            b[..out.len()].copy_from_slice(&out);
+            Some((b, out.len()))
+        };
+        let cp = ch as usize;
+        if cp >= self.bmp.len() {
+            return encode_one(self.encoding);
+        }
+        match self.bmp[cp] {
+            0 => {
+                let r = encode_one(self.encoding);
+                self.bmp[cp] = match r {
+                    Some((b, n)) => ((n as u64) << 32) | u64::from(u32::from_le_bytes(b)),
+                    None => u64::MAX,
+                };
+                r
+            }
+            u64::MAX => None,
+            v => Some(((v as u32).to_le_bytes(), (v >> 32) as usize)),
+        }
+    }
+
+    /// Encode `s` into `out` (cleared first); false when a character is not representable.
+    fn encode(&mut self, s: &str, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        if s.is_ascii() {
+            out.extend_from_slice(s.as_bytes());
+            return true;
+        }
+        for ch in s.chars() {
+            if ch.is_ascii() {
+                out.push(ch as u8);
+            } else {
+                match self.lookup(ch) {
+                    Some((b, n)) => out.extend_from_slice(&b[..n]),
+                    None => return false,
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Text encoder for one worker: UTF-8 as is, stateless legacy encodings through a memo.
+enum TextEncoder {
+    Direct(&'static Encoding),
+    Memo(CharMemo),
+}
+
+impl TextEncoder {
+    fn new(encoding: &'static Encoding) -> TextEncoder {
+        if encoding == encoding_rs::UTF_8 || encoding == encoding_rs::ISO_2022_JP {
+            TextEncoder::Direct(encoding)
+        } else {
+            TextEncoder::Memo(CharMemo::new(encoding))
+        }
+    }
+    fn encode(&mut self, s: &str, out: &mut Vec<u8>) -> bool {
+        match self {
+            TextEncoder::Direct(e) => encode_into(e, s, out),
+            TextEncoder::Memo(m) => m.encode(s, out),
+        }
+    }
+}
+
 fn write_dbf_inner(
     path: &Path,
     spec: &WriteSpec,
@@ -323,8 +412,18 @@ fn write_dbf_inner(
                 let first = b * batch + c * CHUNK;
                 let mut buf = Vec::with_capacity(chunk.len() * lay.record_len);
                 let mut scratch = Vec::new();
+                let mut encoder = TextEncoder::new(spec.encoding);
                 for (k, rec) in chunk.iter().enumerate() {
-                    encode_record(path, spec, &lay, first + k, rec, &mut buf, &mut scratch)?;
+                    encode_record(
+                        path,
+                        spec,
+                        &lay,
+                        first + k,
+                        rec,
+                        &mut buf,
+                        &mut scratch,
+                        &mut encoder,
+                    )?;
                 }
                 Ok(buf)
             })
@@ -338,6 +437,7 @@ fn write_dbf_inner(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)] // per-record hot path: plain arguments
 fn encode_record(
     path: &Path,
     spec: &WriteSpec,
@@ -346,6 +446,7 @@ fn encode_record(
     rec: &[Option<String>],
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
+    encoder: &mut TextEncoder,
 ) -> Result<(), ShpError> {
     if rec.len() != lay.fields.len() {
         return Err(ShpError::Input {
@@ -378,7 +479,7 @@ fn encode_record(
         };
         let bytes: &[u8] = match f.kind {
             FieldKind::Char => {
-                if !encode_into(spec.encoding, v, scratch) {
+                if !encoder.encode(v, scratch) {
                     return Err(ShpError::Unencodable {
                         path: path.to_path_buf(),
                         record: row,
@@ -486,19 +587,52 @@ pub(crate) fn ring_area2(pts: &[Coord<f64>]) -> f64 {
     s
 }
 
-/// Closed copy of a ring with the wanted orientation (`clockwise` for shells).
-fn oriented_ring(ring: &LineString<f64>, clockwise: bool) -> Vec<Coord<f64>> {
-    let mut pts = ring.0.clone();
-    if let (Some(first), Some(last)) = (pts.first().copied(), pts.last()) {
-        if first != *last {
-            pts.push(first);
+/// A part as written: the points of a ring or line, possibly reversed, possibly closed by
+/// repeating the first point. No coordinates are copied until they are written.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    pts: &'a [Coord<f64>],
+    reverse: bool,
+    close: bool,
+}
+
+impl<'a> Part<'a> {
+    fn line(pts: &'a [Coord<f64>]) -> Part<'a> {
+        Part {
+            pts,
+            reverse: false,
+            close: false,
         }
     }
-    let a = ring_area2(&pts);
-    if (clockwise && a > 0.0) || (!clockwise && a < 0.0) {
-        pts.reverse();
+    /// A ring closed and oriented as wanted (`clockwise` for shells, with y up).
+    fn ring(ring: &'a LineString<f64>, clockwise: bool) -> Part<'a> {
+        let pts = ring.0.as_slice();
+        let close = pts.len() > 1 && pts.first() != pts.last();
+        // ring_area2 works relative to the first point, so the closing edge adds nothing
+        let a = ring_area2(pts);
+        Part {
+            pts,
+            reverse: (clockwise && a > 0.0) || (!clockwise && a < 0.0),
+            close,
+        }
     }
-    pts
+    fn len(&self) -> usize {
+        self.pts.len() + usize::from(self.close)
+    }
+    /// The points in writing order.
+    fn points(&self) -> impl Iterator<Item = Coord<f64>> + 'a {
+        let closing = self.pts.first().copied().filter(|_| self.close);
+        let forward = self.pts.iter().copied().chain(closing);
+        let (rev, fwd) = if self.reverse {
+            (
+                Some(closing.into_iter().chain(self.pts.iter().rev().copied())),
+                None,
+            )
+        } else {
+            (None, Some(forward))
+        };
+        rev.into_iter().flatten().chain(fwd.into_iter().flatten())
+    }
 }
 
 fn put_f64(out: &mut Vec<u8>, v: f64) {
@@ -509,14 +643,17 @@ fn put_i32(out: &mut Vec<u8>, v: i32) {
 }
 
 /// Append the record content of `parts` (polyline/polygon) and return its bbox.
-fn put_parts(out: &mut Vec<u8>, ty: ShapeType, parts: &[Vec<Coord<f64>>]) -> Result<Bbox, String> {
+fn put_parts(out: &mut Vec<u8>, ty: ShapeType, parts: &[Part<'_>]) -> Result<Bbox, String> {
     let mut bb: Bbox = None;
-    let n_points: usize = parts.iter().map(Vec::len).sum();
+    let n_points: usize = parts.iter().map(Part::len).sum();
     let n_parts = i32::try_from(parts.len()).map_err(|_| "too many parts".to_string())?;
     let n_points_i = i32::try_from(n_points).map_err(|_| "too many points".to_string())?;
-    for c in parts.iter().flatten() {
-        bbox_add(&mut bb, *c);
+    for p in parts {
+        for c in p.pts {
+            bbox_add(&mut bb, *c);
+        }
     }
+    out.reserve(44 + 4 * parts.len() + 16 * n_points);
     put_i32(out, ty.code());
     for v in bb.unwrap_or([0.0; 4]) {
         put_f64(out, v);
@@ -526,23 +663,25 @@ fn put_parts(out: &mut Vec<u8>, ty: ShapeType, parts: &[Vec<Coord<f64>>]) -> Res
     let mut start = 0i32;
     for p in parts {
         put_i32(out, start);
-        start += p.len() as i32; // sum checked above
+        start += p.len() as i32; // the sum fits: checked above
     }
-    for c in parts.iter().flatten() {
-        put_f64(out, c.x);
-        put_f64(out, c.y);
+    for p in parts {
+        for c in p.points() {
+            put_f64(out, c.x);
+            put_f64(out, c.y);
+        }
     }
     Ok(bb)
 }
 
-fn polygon_rings(p: &Polygon<f64>, rings: &mut Vec<Vec<Coord<f64>>>) {
+fn polygon_parts<'a>(p: &'a Polygon<f64>, parts: &mut Vec<Part<'a>>) {
     if p.exterior().0.is_empty() {
         return;
     }
-    rings.push(oriented_ring(p.exterior(), true));
+    parts.push(Part::ring(p.exterior(), true));
     for h in p.interiors() {
         if !h.0.is_empty() {
-            rings.push(oriented_ring(h, false));
+            parts.push(Part::ring(h, false));
         }
     }
 }
@@ -577,27 +716,27 @@ fn put_shape(out: &mut Vec<u8>, ty: ShapeType, g: &Geometry<f64>) -> Result<Bbox
             }
             Ok(bb)
         }
-        Geometry::Line(l) => put_parts(out, ty, &[vec![l.start, l.end]]),
-        Geometry::LineString(l) => put_parts(out, ty, std::slice::from_ref(&l.0)),
+        Geometry::Line(l) => put_parts(out, ty, &[Part::line(&[l.start, l.end])]),
+        Geometry::LineString(l) => put_parts(out, ty, &[Part::line(&l.0)]),
         Geometry::MultiLineString(m) => {
-            let parts: Vec<Vec<Coord<f64>>> =
+            let parts: Vec<Part<'_>> =
                 m.0.iter()
                     .filter(|l| !l.0.is_empty())
-                    .map(|l| l.0.clone())
+                    .map(|l| Part::line(&l.0))
                     .collect();
             put_parts(out, ty, &parts)
         }
         Geometry::Polygon(p) => {
-            let mut rings = Vec::with_capacity(1 + p.interiors().len());
-            polygon_rings(p, &mut rings);
-            put_parts(out, ty, &rings)
+            let mut parts = Vec::with_capacity(1 + p.interiors().len());
+            polygon_parts(p, &mut parts);
+            put_parts(out, ty, &parts)
         }
         Geometry::MultiPolygon(m) => {
-            let mut rings = Vec::new();
+            let mut parts = Vec::new();
             for p in &m.0 {
-                polygon_rings(p, &mut rings);
+                polygon_parts(p, &mut parts);
             }
-            put_parts(out, ty, &rings)
+            put_parts(out, ty, &parts)
         }
         Geometry::Rect(r) => put_shape(out, ty, &Geometry::Polygon(r.to_polygon())),
         Geometry::Triangle(t) => put_shape(out, ty, &Geometry::Polygon(t.to_polygon())),
@@ -903,5 +1042,139 @@ mod tests {
             write_shapefile(&p, &WriteSpec::utf8(), &[], &[vec![], vec![]], &geoms).unwrap_err();
         assert!(matches!(err, ShpError::Geometry { record: 1, .. }), "{err}");
         assert!(!p.exists() && !p.with_extension("dbf").exists());
+    }
+
+    #[test]
+    fn memo_encoding_matches_encoding_rs() {
+        let texts = [
+            "莱芜区张家洼街道",
+            "Zürich café",
+            "繁體國語",
+            "ひらがな",
+            "€ and ½",
+            "😀 emoji",
+            "a\u{0}b",
+        ];
+        for enc in [
+            encoding_rs::GBK,
+            encoding_rs::GB18030,
+            encoding_rs::BIG5,
+            encoding_rs::SHIFT_JIS,
+            encoding_rs::WINDOWS_1252,
+        ] {
+            let mut memo = CharMemo::new(enc);
+            for t in texts {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let ok_a = memo.encode(t, &mut a);
+                let ok_b = encode_into(enc, t, &mut b);
+                assert_eq!(ok_a, ok_b, "{} {t}", enc.name());
+                if ok_a {
+                    assert_eq!(a, b, "{} {t}", enc.name());
+                }
+                // a second time through the memo gives the same answer
+                let mut c = Vec::new();
+                assert_eq!(memo.encode(t, &mut c), ok_a);
+                assert!(!ok_a || c == a);
+            }
+        }
+    }
+
+    #[test]
+    fn gbk_shapefile_round_trips_through_the_reader() {
+        use crate::{read_shapefile, EncodingSource, ReadOptions, TextEncoding};
+        let dir = tmp();
+        let fields = [
+            DbfField::text("ZDDM", 19),
+            DbfField::text("QLRMC", 20),
+            DbfField::number("ZDMJ", 12, 2),
+            DbfField::date("DJRQ"),
+            DbfField::logical("YX"),
+        ];
+        let holey = polygon!(
+            exterior: [(x: 0., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)],
+            interiors: [[(x: 2., y: 2.), (x: 2., y: 4.), (x: 4., y: 4.), (x: 4., y: 2.)]],
+        );
+        let island = polygon![(x: 20., y: 0.), (x: 21., y: 0.), (x: 21., y: 1.)];
+        let geoms = vec![
+            Some(Geometry::Polygon(holey.clone())),
+            Some(Geometry::MultiPolygon(MultiPolygon(vec![holey, island]))),
+            None,
+        ];
+        let recs = vec![
+            vec![
+                Some("371202001001GB00001".into()),
+                Some("张三".into()),
+                Some("120.50".into()),
+                Some("20240102".into()),
+                Some("T".into()),
+            ],
+            vec![
+                Some("371202001001GB00002".into()),
+                Some("莱芜区国有资产".into()),
+                None,
+                None,
+                None,
+            ],
+            vec![None, None, Some("0.00".into()), None, Some("F".into())],
+        ];
+        for (spec, source) in [
+            (WriteSpec::gbk_undeclared(), EncodingSource::Detected),
+            (WriteSpec::gbk_ldid(), EncodingSource::Ldid),
+            (
+                WriteSpec {
+                    cpg: Some("936".into()),
+                    ..WriteSpec::gbk_undeclared()
+                },
+                EncodingSource::Cpg,
+            ),
+        ] {
+            let p = dir.path().join(format!(
+                "rt{}.shp",
+                spec.ldid + u8::from(spec.cpg.is_some())
+            ));
+            write_shapefile(&p, &spec, &fields, &recs, &geoms).unwrap();
+            let opts = ReadOptions {
+                chinese: true,
+                ..ReadOptions::default()
+            };
+            let l = read_shapefile(&p, &opts).unwrap();
+            let d = l.encoding.as_ref().unwrap();
+            assert_eq!(
+                (d.encoding, d.source),
+                (TextEncoding::GBK, source),
+                "{:?}",
+                d.evidence
+            );
+            assert!(l.problems.is_empty(), "{:?}", l.problems);
+            for (f, field) in fields.iter().enumerate() {
+                for (r, rec) in recs.iter().enumerate() {
+                    assert_eq!(
+                        l.columns[f].get(r),
+                        rec[f].as_deref(),
+                        "{} row {r}",
+                        field.name
+                    );
+                }
+            }
+            assert_eq!(l.geoms.len(), 3);
+            assert!(l.geoms[2].is_none());
+            let Some(Geometry::MultiPolygon(mp)) = &l.geoms[1] else {
+                panic!("{:?}", l.geoms[1])
+            };
+            assert_eq!(mp.0.len(), 2);
+            assert_eq!(mp.0[0].interiors().len(), 1);
+            let Some(Geometry::Polygon(p0)) = &l.geoms[0] else {
+                panic!("{:?}", l.geoms[0])
+            };
+            assert!(ring_area2(&p0.exterior().0) < 0.0 && ring_area2(&p0.interiors()[0].0) > 0.0);
+            let mut pts: Vec<(i64, i64)> = p0
+                .exterior()
+                .0
+                .iter()
+                .map(|c| (c.x as i64, c.y as i64))
+                .collect();
+            pts.sort_unstable();
+            assert_eq!(pts, [(0, 0), (0, 0), (0, 10), (10, 0), (10, 10)]);
+        }
     }
 }

@@ -217,16 +217,24 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, Duration) {
     (t.elapsed(), cpu_time().saturating_sub(c))
 }
 
-/// Best wall time of `runs` calls, with that run's CPU time and result.
-fn best_of(runs: usize, mut f: impl FnMut() -> usize) -> (Duration, Duration, usize) {
+/// Best wall time of `runs` calls, with that run's CPU time and the result's size. The result
+/// is dropped outside the timing.
+fn best_of<T>(
+    runs: usize,
+    mut f: impl FnMut() -> T,
+    size: impl Fn(&T) -> usize,
+) -> (Duration, Duration, usize) {
     let mut best = (Duration::MAX, Duration::ZERO);
     let mut out = 0;
     for _ in 0..runs {
         let (c, t) = (cpu_time(), Instant::now());
-        out = f();
+        let result = f();
         let wall = t.elapsed();
+        let cpu = cpu_time().saturating_sub(c);
+        out = size(&result);
+        drop(result);
         if wall < best.0 {
-            best = (wall, cpu_time().saturating_sub(c));
+            best = (wall, cpu);
         }
     }
     (best.0, best.1, out)
@@ -274,11 +282,15 @@ fn perf_1m_parcels() {
         dbf_len >> 20
     );
 
-    let (floor, floor_cpu, bytes) = best_of(5, || {
-        let a = std::fs::read(&path).expect("shp");
-        let b = std::fs::read(path.with_extension("dbf")).expect("dbf");
-        a.len() + b.len()
-    });
+    let (floor, floor_cpu, bytes) = best_of(
+        5,
+        || {
+            let a = std::fs::read(&path).expect("shp");
+            let b = std::fs::read(path.with_extension("dbf")).expect("dbf");
+            (a, b)
+        },
+        |(a, b)| a.len() + b.len(),
+    );
     println!(
         "floor: read .shp+.dbf bytes ({} MB) in {floor:.2?} (CPU {floor_cpu:.2?})",
         bytes >> 20
@@ -289,26 +301,19 @@ fn perf_1m_parcels() {
             chinese: true,
             ..ReadOptions::default()
         };
-        let (took, cpu, rows) = best_of(3, || {
-            let layer = read_shapefile(&path, &opts).expect("read");
-            assert_eq!(
-                layer.encoding.as_ref().map(|d| d.encoding),
-                Some(TextEncoding::GBK)
-            );
-            assert!(
-                layer.problems.is_empty(),
-                "{:?}",
-                &layer.problems[..layer.problems.len().min(3)]
-            );
-            assert_eq!(
-                layer
-                    .column("ZL")
-                    .and_then(|c| c.get(1))
-                    .map(|s| s.starts_with("莱芜区")),
-                Some(true)
-            );
-            layer.len()
-        });
+        let (took, cpu, rows) = best_of(
+            3,
+            || read_shapefile(&path, &opts).expect("read"),
+            |layer| {
+                let enc = layer.encoding.as_ref().map(|d| d.encoding);
+                assert_eq!(enc, Some(TextEncoding::GBK));
+                let first = &layer.problems[..layer.problems.len().min(3)];
+                assert!(layer.problems.is_empty(), "{first:?}");
+                let zl = layer.column("ZL").and_then(|c| c.get(1));
+                assert_eq!(zl.map(|s| s.starts_with("莱芜区")), Some(true));
+                layer.len()
+            },
+        );
         assert_eq!(rows, n);
         println!(
             "read with {threads} thread(s): {took:.2?} (CPU {cpu:.2?}) = {:.1}x the floor, {:.0} parcels/s",
