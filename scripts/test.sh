@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this): system packages, a local
+# PostgreSQL + PostGIS for the PostGIS tests, formatting, clippy, every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-system.sh --test
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cadastra/target}"
+# a throw-away PostgreSQL cluster for the PostGIS tests (started here, stopped on exit)
+source scripts/pg-test-cluster.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+cargo test --workspace --quiet
