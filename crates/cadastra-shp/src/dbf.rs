@@ -48,6 +48,8 @@ pub struct DbfTable {
     pub ldid: u8,
     /// Record count in the header.
     pub declared_records: usize,
+    /// Records present in the file (whole, or the last one cut short).
+    pub records_in_file: usize,
     /// Records flagged deleted (`*`) and skipped, by record number.
     pub deleted_records: Vec<usize>,
     /// Per-record problems, sorted by row then field position.
@@ -853,11 +855,21 @@ pub(crate) fn decode_dbf(
         .checked_div(h.record_len)
         .unwrap_or(0)
         .min(h.declared);
+    // records the file really has: whole ones, plus a last one cut short. A header count
+    // beyond that is not trusted (a damaged header must not create millions of empty rows).
+    let partial =
+        usize::from(available < h.declared && h.record_len > 0 && data.len() % h.record_len > 0);
+    let in_file = available + partial;
     if available < h.declared {
         warnings.push(format!(
-            "{}: header declares {} records but the file holds {available} whole records: the rest have null attributes",
+            "{}: header declares {} records but the file holds {available} whole records{}",
             path.display(),
-            h.declared
+            h.declared,
+            if partial == 1 {
+                " and one cut short (its attributes are null)"
+            } else {
+                ""
+            }
         ));
     }
     let used = h.declared.saturating_mul(h.record_len);
@@ -876,7 +888,7 @@ pub(crate) fn decode_dbf(
         record_len: h.record_len,
         available,
     };
-    let total = h.declared.max(min_records);
+    let total = in_file.max(min_records);
     let mut deleted_records = Vec::new();
     let mut live = Vec::with_capacity(total);
     for rec in 0..total {
@@ -976,10 +988,10 @@ pub(crate) fn decode_dbf(
                 record: rec,
                 field: None,
                 kind: ProblemKind::NoDbfRecord,
-                reason: if rec < h.declared {
-                    "record missing from the .dbf (file truncated): attributes null".into()
+                reason: if rec < in_file {
+                    "record cut short by the end of the .dbf: attributes null".into()
                 } else {
-                    format!("the .dbf has only {} records: attributes null", h.declared)
+                    format!("the .dbf has only {in_file} records: attributes null")
                 },
                 raw: recs
                     .data
@@ -1023,6 +1035,7 @@ pub(crate) fn decode_dbf(
         encoding,
         ldid: h.ldid,
         declared_records: h.declared,
+        records_in_file: in_file,
         deleted_records,
         problems,
         warnings,

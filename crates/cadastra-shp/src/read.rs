@@ -397,7 +397,7 @@ pub fn read_shapefile(path: &Path, opts: &ReadOptions) -> Result<ShpLayer, ShpEr
             layer.problems = shp_problems;
         }
         Some(t) => {
-            let n_dbf = t.declared_records;
+            let n_dbf = t.records_in_file;
             if n_dbf != n_shp {
                 layer.warnings.push(format!(
                     "{}: {n_shp} shape records but {n_dbf} dbf records: {} rows, the missing side null",
