@@ -857,8 +857,9 @@ pub(crate) fn decode_dbf(
         .min(h.declared);
     // records the file really has: whole ones, plus a last one cut short. A header count
     // beyond that is not trusted (a damaged header must not create millions of empty rows).
-    let partial =
-        usize::from(available < h.declared && h.record_len > 0 && data.len() % h.record_len > 0);
+    let partial = usize::from(
+        available < h.declared && h.record_len > 0 && !data.len().is_multiple_of(h.record_len),
+    );
     let in_file = available + partial;
     if available < h.declared {
         warnings.push(format!(
