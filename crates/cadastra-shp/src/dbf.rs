@@ -34,15 +34,18 @@ pub struct FieldRename {
 /// A decoded DBF: one text column per field, one row per non-deleted record.
 #[derive(Debug, Clone)]
 pub struct DbfTable {
+    /// The .dbf file.
     pub path: PathBuf,
     /// Fields with decoded, unique names (duplicates renamed `NAME_1`, `NAME_2`, ... as
     /// mapshaper does; see `renamed_fields`).
     pub fields: Vec<DbfField>,
+    /// Fields renamed to keep names unique.
     pub renamed_fields: Vec<FieldRename>,
     /// One column per field, in field order.
     pub columns: Vec<StrColumn>,
     /// For each row, its record number in the file (0-based).
     pub source_records: Vec<usize>,
+    /// How the text was decoded, and why.
     pub encoding: EncodingDecision,
     /// The code-page byte (offset 29).
     pub ldid: u8,

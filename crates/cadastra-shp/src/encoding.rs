@@ -14,6 +14,7 @@ use encoding_rs::{DecoderResult, Encoding};
 /// A text encoding: one of `encoding_rs`, or a DOS/Mac code page `encoding_rs` does not carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextEncoding {
+    /// An `encoding_rs` encoding.
     Std(&'static Encoding),
     /// A single-byte DOS/Mac code page by number (437, 850, 852, ..., 10029).
     CodePage(u16),
@@ -339,7 +340,9 @@ pub enum EncodingSource {
 /// The encoding a DBF was decoded with, where that came from and the evidence seen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodingDecision {
+    /// The encoding the text was decoded with.
     pub encoding: TextEncoding,
+    /// Where the decision came from.
     pub source: EncodingSource,
     /// One line per thing looked at (".cpg says \"936\"", "LDID 0: undeclared", ...).
     pub evidence: Vec<String>,

@@ -49,7 +49,9 @@ impl FieldKind {
 /// One DBF column: name (at most 10 bytes in the file's encoding), type, width and decimals.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DbfField {
+    /// Name (decoded; at most 10 bytes in the file's encoding when written).
     pub name: String,
+    /// Type letter.
     pub kind: FieldKind,
     /// Width in bytes (C fields may be wider than 255 in Clipper-style files).
     pub length: u16,

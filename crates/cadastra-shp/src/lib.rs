@@ -9,7 +9,7 @@
 //!   override > .cpg > .cst > LDID > content evidence).
 //! - `shp` (private): .shp/.shx index (or rebuilt by scanning) and record parsing with
 //!   shapelib's checks; `rings` (private): GDAL's shell/hole assembly.
-//! - [`write`]: [`write_shapefile`] / [`write_dbf`] fake vendor deliveries: .shp/.shx by hand,
+//! - [`mod@write`]: [`write_shapefile`] / [`write_dbf`] fake vendor deliveries: .shp/.shx by hand,
 //!   a .dbf in any encoding with any code-page byte (LDID), optional .cpg and .prj.
 //! - [`field`], [`shape_type`], [`problem`], [`error`]: shared descriptors, per-record
 //!   problems and [`ShpError`].

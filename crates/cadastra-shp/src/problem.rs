@@ -44,6 +44,7 @@ pub struct RecordProblem {
     pub record: usize,
     /// The field, `None` for shape problems.
     pub field: Option<String>,
+    /// What is wrong.
     pub kind: ProblemKind,
     /// Human-readable detail, lowercase.
     pub reason: String,
