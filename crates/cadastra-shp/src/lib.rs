@@ -14,6 +14,25 @@
 //! - [`field`], [`shape_type`], [`problem`], [`error`]: shared descriptors, per-record
 //!   problems and [`ShpError`].
 //!
+//! ```
+//! use cadastra_shp::{read_shapefile, write_shapefile, DbfField, ReadOptions, WriteSpec};
+//! use geo_types::{polygon, Geometry};
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("zd.shp");
+//! // a legacy delivery: GBK text, LDID 0, no .cpg
+//! let fields = [DbfField::text("QLRMC", 20)];
+//! let geom = Geometry::Polygon(polygon![(x: 0., y: 0.), (x: 0., y: 1.), (x: 1., y: 1.)]);
+//! write_shapefile(&path, &WriteSpec::gbk_undeclared(), &fields,
+//!     &[vec![Some("莱芜区国有资产管理局".into())]], &[Some(geom)]).unwrap();
+//! // the data is known to be Chinese: detection only considers GBK/GB18030 and Big5
+//! let layer = read_shapefile(&path, &ReadOptions { chinese: true, ..Default::default() }).unwrap();
+//! assert_eq!(layer.column("QLRMC").unwrap().get(0), Some("莱芜区国有资产管理局"));
+//! let decision = layer.encoding.as_ref().unwrap();
+//! assert_eq!(decision.encoding, encoding_rs::GBK);
+//! println!("{:?}", decision.evidence); // why: LDID 0, not UTF-8, GBK decodes to common Han
+//! assert!(layer.multipolygon(0).is_some());
+//! ```
+//!
 //! Invariants: the reader never panics on bad input and never silently drops a record (deleted
 //! DBF records are skipped and listed); a value that cannot be read is null and listed in
 //! `problems` with its raw bytes. The writer never truncates text.
