@@ -106,6 +106,7 @@ impl KeyIndex {
     pub fn len(&self) -> usize {
         self.keys.len()
     }
+    /// True when no row has a key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -77,12 +77,15 @@ impl RecordTable {
         Ok(())
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.src_rows.len()
     }
+    /// True when the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.src_rows.is_empty()
     }
+    /// Position of a field (exact name).
     pub fn field_index(&self, field: &str) -> Option<usize> {
         self.fields.iter().position(|f| f == field)
     }

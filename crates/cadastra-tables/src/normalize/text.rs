@@ -59,6 +59,7 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// True when anything changed.
     pub fn any(&self) -> bool {
         self.fullwidth || self.trimmed || self.blanks || self.placeholder || self.emptied
     }
@@ -79,6 +80,7 @@ pub struct ChangeCounts {
 }
 
 impl ChangeCounts {
+    /// Count one value.
     pub fn add(&mut self, c: Changes) {
         self.values += 1;
         self.changed += u64::from(c.any());
@@ -88,6 +90,7 @@ impl ChangeCounts {
         self.placeholders += u64::from(c.placeholder);
         self.emptied += u64::from(c.emptied);
     }
+    /// Add another set of counts (e.g. from another file).
     pub fn merge(&mut self, o: &ChangeCounts) {
         self.values += o.values;
         self.changed += o.changed;
