@@ -340,20 +340,22 @@ pub fn read_shapefile(path: &Path, opts: &ReadOptions) -> Result<ShpLayer, ShpEr
         None => None,
     };
 
-    let (geoms, shp_problems, table) = with_pool(opts, || {
-        let (geoms, problems) = shp::read_records(&shp_bytes, &index, shape_type);
-        let table = match (&dbf_path, &dbf_bytes) {
-            (Some(p), Some(b)) => Some(decode_dbf(
-                p,
-                b,
-                opts,
-                cpg.as_deref(),
-                cst.as_deref(),
-                n_shp,
-            )),
-            _ => None,
-        };
-        (geoms, problems, table)
+    // shapes and attributes are independent: decode both at once, each in parallel
+    let ((geoms, shp_problems), table) = with_pool(opts, || {
+        rayon::join(
+            || shp::read_records(&shp_bytes, &index, shape_type),
+            || match (&dbf_path, &dbf_bytes) {
+                (Some(p), Some(b)) => Some(decode_dbf(
+                    p,
+                    b,
+                    opts,
+                    cpg.as_deref(),
+                    cst.as_deref(),
+                    n_shp,
+                )),
+                _ => None,
+            },
+        )
     });
     let table: Option<DbfTable> = match table {
         Some(Ok(t)) => Some(t),
