@@ -26,7 +26,13 @@ fn main() {
     });
     match summary {
         Ok(s) => {
-            eprintln!("generated {} parcels (seed {}) into {} in {:.1}s", s.parcels, s.seed, out.display(), t.elapsed().as_secs_f64());
+            eprintln!(
+                "generated {} parcels (seed {}) into {} in {:.1}s",
+                s.parcels,
+                s.seed,
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
             for (rule, by) in &s.defects {
                 eprintln!("  {rule}: {by:?}");
             }

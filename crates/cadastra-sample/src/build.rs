@@ -121,8 +121,6 @@ pub struct HolderOut {
 pub struct RightOut {
     pub bdcdyh: String,
     pub qllx: &'static str,
-    /// registry table (JSYDSYQ, FDCQ2, NYDSYQ, LQ)
-    pub table: &'static str,
     pub djlx: &'static str,
     pub djyy: &'static str,
     pub qlxz: &'static str,
@@ -259,13 +257,90 @@ struct TownUse {
 }
 
 const TOWN_USES: &[(f64, TownUse)] = &[
-    (0.55, TownUse { yt07: "071", yt17: "0701", ghyt: "11", years: 70, company: 0.0, residential: true, name: &["住宅楼", "1号楼", "2号楼", "单元楼"] }),
-    (0.12, TownUse { yt07: "051", yt17: "0501", ghyt: "31", years: 40, company: 0.7, residential: false, name: &["商业楼", "门头房", "综合楼"] }),
-    (0.05, TownUse { yt07: "053", yt17: "0505", ghyt: "34", years: 40, company: 0.9, residential: false, name: &["综合楼", "办公楼"] }),
-    (0.15, TownUse { yt07: "061", yt17: "0601", ghyt: "21", years: 50, company: 1.0, residential: false, name: &["厂房", "车间", "1号车间"] }),
-    (0.05, TownUse { yt07: "063", yt17: "0604", ghyt: "27", years: 50, company: 1.0, residential: false, name: &["仓库", "库房"] }),
-    (0.05, TownUse { yt07: "081", yt17: "0801", ghyt: "60", years: 50, company: 1.0, residential: false, name: &["办公楼"] }),
-    (0.03, TownUse { yt07: "083", yt17: "0803", ghyt: "41", years: 50, company: 1.0, residential: false, name: &["教学楼"] }),
+    (
+        0.55,
+        TownUse {
+            yt07: "071",
+            yt17: "0701",
+            ghyt: "11",
+            years: 70,
+            company: 0.0,
+            residential: true,
+            name: &["住宅楼", "1号楼", "2号楼", "单元楼"],
+        },
+    ),
+    (
+        0.12,
+        TownUse {
+            yt07: "051",
+            yt17: "0501",
+            ghyt: "31",
+            years: 40,
+            company: 0.7,
+            residential: false,
+            name: &["商业楼", "门头房", "综合楼"],
+        },
+    ),
+    (
+        0.05,
+        TownUse {
+            yt07: "053",
+            yt17: "0505",
+            ghyt: "34",
+            years: 40,
+            company: 0.9,
+            residential: false,
+            name: &["综合楼", "办公楼"],
+        },
+    ),
+    (
+        0.15,
+        TownUse {
+            yt07: "061",
+            yt17: "0601",
+            ghyt: "21",
+            years: 50,
+            company: 1.0,
+            residential: false,
+            name: &["厂房", "车间", "1号车间"],
+        },
+    ),
+    (
+        0.05,
+        TownUse {
+            yt07: "063",
+            yt17: "0604",
+            ghyt: "27",
+            years: 50,
+            company: 1.0,
+            residential: false,
+            name: &["仓库", "库房"],
+        },
+    ),
+    (
+        0.05,
+        TownUse {
+            yt07: "081",
+            yt17: "0801",
+            ghyt: "60",
+            years: 50,
+            company: 1.0,
+            residential: false,
+            name: &["办公楼"],
+        },
+    ),
+    (
+        0.03,
+        TownUse {
+            yt07: "083",
+            yt17: "0803",
+            ghyt: "41",
+            years: 50,
+            company: 1.0,
+            residential: false,
+            name: &["教学楼"],
+        },
+    ),
 ];
 
 /// Per-parcel land facts decided before buildings and rights.
@@ -426,18 +501,32 @@ impl People<'_> {
     fn region(&mut self) -> &'static str {
         let r: f64 = self.rng.random();
         match self.src {
-            Source::Laiwu => ["371202", "371203", "370114"][usize::from(r > 0.85) + usize::from(r > 0.93)],
-            Source::Gangcheng => ["371203", "371202", "370114"][usize::from(r > 0.85) + usize::from(r > 0.95)],
-            Source::Jinan => ["370114", "371202", "371203"][usize::from(r > 0.9) + usize::from(r > 0.97)],
+            Source::Laiwu => {
+                ["371202", "371203", "370114"][usize::from(r > 0.85) + usize::from(r > 0.93)]
+            }
+            Source::Gangcheng => {
+                ["371203", "371202", "370114"][usize::from(r > 0.85) + usize::from(r > 0.95)]
+            }
+            Source::Jinan => {
+                ["370114", "371202", "371203"][usize::from(r > 0.9) + usize::from(r > 0.97)]
+            }
         }
     }
     fn phone(&mut self) -> String {
         let rng = &mut self.rng;
         if rng.random_bool(0.15) {
-            format!("0634-{}{:06}", rng.random_range(5..9), rng.random_range(0..1_000_000))
+            format!(
+                "0634-{}{:06}",
+                rng.random_range(5..9),
+                rng.random_range(0..1_000_000)
+            )
         } else {
             let p = ["13", "15", "18", "17"][rng.random_range(0..4)];
-            format!("{p}{}{:08}", rng.random_range(0..10), rng.random_range(0..100_000_000))
+            format!(
+                "{p}{}{:08}",
+                rng.random_range(0..10),
+                rng.random_range(0..100_000_000)
+            )
         }
     }
     /// A new natural person; `address` is where they live.
@@ -481,7 +570,11 @@ impl People<'_> {
             Source::Gangcheng => "371203",
             Source::Jinan => "370114",
         };
-        let phone = format!("0634-{}{:06}", self.rng.random_range(5..9), self.rng.random_range(0..1_000_000));
+        let phone = format!(
+            "0634-{}{:06}",
+            self.rng.random_range(5..9),
+            self.rng.random_range(0..1_000_000)
+        );
         let _ = self.town;
         self.list.push(PersonDraft {
             name,
@@ -500,18 +593,34 @@ impl People<'_> {
 fn holders_for(people: &mut People<'_>, address: &str, company: bool) -> Vec<HolderOut> {
     if company {
         let c = people.company(address);
-        return vec![HolderOut { person: c, gyfs: "0", share: Some((1, 1)) }];
+        return vec![HolderOut {
+            person: c,
+            gyfs: "0",
+            share: Some((1, 1)),
+        }];
     }
     let r: f64 = people.rng.random();
     if r < 0.55 {
         let p = people.holder(address);
-        vec![HolderOut { person: p, gyfs: "0", share: Some((1, 1)) }]
+        vec![HolderOut {
+            person: p,
+            gyfs: "0",
+            share: Some((1, 1)),
+        }]
     } else if r < 0.85 {
         let a = people.person(true, address, true);
         let b = people.person(false, address, true);
         vec![
-            HolderOut { person: a, gyfs: "1", share: None },
-            HolderOut { person: b, gyfs: "1", share: None },
+            HolderOut {
+                person: a,
+                gyfs: "1",
+                share: None,
+            },
+            HolderOut {
+                person: b,
+                gyfs: "1",
+                share: None,
+            },
         ]
     } else {
         let shares: &[(u32, u32)] = match people.rng.random_range(0..5) {
@@ -524,7 +633,11 @@ fn holders_for(people: &mut People<'_>, address: &str, company: bool) -> Vec<Hol
             .iter()
             .map(|&s| {
                 let male = people.rng.random_bool(0.5);
-                HolderOut { person: people.person(male, address, true), gyfs: "2", share: Some(s) }
+                HolderOut {
+                    person: people.person(male, address, true),
+                    gyfs: "2",
+                    share: Some(s),
+                }
             })
             .collect()
     }
@@ -556,35 +669,68 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
     let lands: Vec<Land> = (0..n).map(|_| land(sz.kind, src, &mut rng)).collect();
     let keys: Vec<String> = (0..n).map(|i| zddm_of(i + 1, lands[i].zdtzm)).collect();
     for (a, b, c) in &cov.tjunctions {
-        out.tjunctions.push((keys[*a].clone(), keys[*b].clone(), keys[*c].clone()));
+        out.tjunctions
+            .push((keys[*a].clone(), keys[*b].clone(), keys[*c].clone()));
     }
     let layer_zd = "ZDJBXX";
     let m = coverage::margin(sz.scale);
     let mut house_no = rng.random_range(1..40u32);
     for i in 0..n {
         let role = sz.roles[i];
-        let l = &lands[i];
-        let key = keys[i].clone();
-        let mut truth = |rule: &'static str, layer: &'static str, fk: String, ok: String, note: String| {
-            out.truth.push(TruthRow { rule, layer, feature_key: fk, other_key: ok, note, right: None });
+        // the UNIT-07 copy carries its neighbour's codes (ZDTZM, use, right type) with its number
+        let l = if role == Role::Defect(Defect::Unit07) {
+            &lands[i + 1]
+        } else {
+            &lands[i]
         };
+        let key = keys[i].clone();
+        let mut truth =
+            |rule: &'static str, layer: &'static str, fk: String, ok: String, note: String| {
+                out.truth.push(TruthRow {
+                    rule,
+                    layer,
+                    feature_key: fk,
+                    other_key: ok,
+                    note,
+                    right: None,
+                });
+            };
         // ---- geometry defects
         let (r, _c) = sz.rc(i);
         match role {
             Role::Defect(Defect::Topo01) => {
+                debug_assert!(geo[i].right_mid, "TOPO-01 needs a shared middle vertex");
                 let ov = push_right_mid(&mut geo[i], rng.random_range(0.8..3.0));
-                truth("TOPO-01", layer_zd, key.clone(), keys[i + 1].clone(), format!("shared vertex pushed into the neighbour: overlap {ov:.2} m2"));
+                truth(
+                    "TOPO-01",
+                    layer_zd,
+                    key.clone(),
+                    keys[i + 1].clone(),
+                    format!("shared vertex pushed into the neighbour: overlap {ov:.2} m2"),
+                );
             }
             Role::Defect(Defect::Topo02) => {
                 let g = rng.random_range(0.3..1.0f64).min(m - 0.2);
                 pull_right_edge(&mut geo[i], g);
-                truth("TOPO-02", layer_zd, key.clone(), keys[i + 1].clone(), format!("edge pulled back {g:.2} m: gap inside the sub-zone"));
+                truth(
+                    "TOPO-02",
+                    layer_zd,
+                    key.clone(),
+                    keys[i + 1].clone(),
+                    format!("edge pulled back {g:.2} m: gap inside the sub-zone"),
+                );
             }
             Role::Defect(Defect::Geom01) => {
                 debug_assert_eq!(r, 0);
                 let h = rng.random_range(0.3..1.0);
                 bowtie_bottom(&mut geo[i], h);
-                truth("GEOM-01", layer_zd, key.clone(), String::new(), "bow-tie (self-intersecting) ring on the road side".into());
+                truth(
+                    "GEOM-01",
+                    layer_zd,
+                    key.clone(),
+                    String::new(),
+                    "bow-tie (self-intersecting) ring on the road side".into(),
+                );
             }
             _ => {}
         }
@@ -647,21 +793,42 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                 house_no += rng.random_range(1..3);
                 format!("{dist}{}{village}{house_no}号", sz.town)
             }
-            _ => format!("{dist}{}{village}{}", sz.town, pick(&mut rng, names::FIELD_NAMES)),
+            _ => format!(
+                "{dist}{}{village}{}",
+                sz.town,
+                pick(&mut rng, names::FIELD_NAMES)
+            ),
         };
         // ---- registered area
-        let mu = src == Source::Gangcheng && !sz.zjd && matches!(sz.kind, Kind::Farm | Kind::Forest);
+        let mu =
+            src == Source::Gangcheng && !sz.zjd && matches!(sz.kind, Kind::Farm | Kind::Forest);
         let as_unit = |v: f64| if mu { round6(v / MU) } else { v };
         let mut zdmj = as_unit(area_m2);
         match role {
             Role::Defect(Defect::Area01) => {
-                let f = rng.random_range(0.03..0.10) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                let f =
+                    rng.random_range(0.03..0.10) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
                 zdmj = as_unit(round2(area_m2 * (1.0 + f)));
-                truth("AREA-01", layer_zd, zddm.clone(), String::new(), format!("registered area off by {:+.1}% of the drawn area {area_m2:.2} m2", f * 100.0));
+                truth(
+                    "AREA-01",
+                    layer_zd,
+                    zddm.clone(),
+                    String::new(),
+                    format!(
+                        "registered area off by {:+.1}% of the drawn area {area_m2:.2} m2",
+                        f * 100.0
+                    ),
+                );
             }
             Role::Defect(Defect::Area06) => {
                 zdmj = round2(area_m2 / MU);
-                truth("AREA-06", layer_zd, zddm.clone(), String::new(), format!("ZDMJ {zdmj} is in mu (drawn area {area_m2:.2} m2) while MJDW says m2"));
+                truth(
+                    "AREA-06",
+                    layer_zd,
+                    zddm.clone(),
+                    String::new(),
+                    format!("ZDMJ {zdmj} is in mu (drawn area {area_m2:.2} m2) while MJDW says m2"),
+                );
             }
             _ => {}
         }
@@ -694,7 +861,9 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
             for b in 0..k {
                 let bw = slot * rng.random_range(0.6..0.95);
                 let bh = hh * rng.random_range(0.5..0.9);
-                let sx = inner[0] + b as f64 * (slot + gap) + rng.random_range(0.0..(slot - bw).max(1e-9));
+                let sx = inner[0]
+                    + b as f64 * (slot + gap)
+                    + rng.random_range(0.0..(slot - bw).max(1e-9));
                 let sy = inner[1] + rng.random_range(0.0..(hh - bh).max(1e-9));
                 let mut rect = [snap(sx), snap(sy), snap(sx + bw), snap(sy + bh)];
                 let zrzh = format!("{zddm}F{:04}", b + 1);
@@ -704,13 +873,31 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     let dx = rect[0] - sz.rect[0] + e;
                     rect[0] = snap(rect[0] - dx);
                     rect[2] = snap(rect[2] - dx);
-                    truth("TOPO-04", "ZRZ", zrzh.clone(), zddm.clone(), format!("building shifted: {e:.2} m of it lies outside its parcel"));
+                    truth(
+                        "TOPO-04",
+                        "ZRZ",
+                        zrzh.clone(),
+                        zddm.clone(),
+                        format!("building shifted: {e:.2} m of it lies outside its parcel"),
+                    );
                 }
                 let ccw = vec![
-                    Coord { x: rect[0], y: rect[1] },
-                    Coord { x: rect[2], y: rect[1] },
-                    Coord { x: rect[2], y: rect[3] },
-                    Coord { x: rect[0], y: rect[3] },
+                    Coord {
+                        x: rect[0],
+                        y: rect[1],
+                    },
+                    Coord {
+                        x: rect[2],
+                        y: rect[1],
+                    },
+                    Coord {
+                        x: rect[2],
+                        y: rect[3],
+                    },
+                    Coord {
+                        x: rect[0],
+                        y: rect[3],
+                    },
                 ];
                 let foot = round2((rect[2] - rect[0]) * (rect[3] - rect[1]));
                 let (zcs, n_units) = if residential && l.zdtzm == "GB" {
@@ -726,33 +913,42 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     "GB" => ["3", "4"][rng.random_range(0..2)],
                     _ => ["4", "5"][rng.random_range(0..2)],
                 };
-                let jgrq = rand_date(&mut rng, qssj.max(Date::new(1985, 1, 1)), Date::new(2017, 12, 31));
+                let jgrq = rand_date(
+                    &mut rng,
+                    qssj.max(Date::new(1985, 1, 1)),
+                    Date::new(2017, 12, 31),
+                );
                 let name = match (l.zdtzm, tu) {
                     ("GB", Some(t)) => pick(&mut rng, t.name).to_string(),
                     ("JB", _) => "厂房".to_string(),
                     _ => ["正房", "住宅"][b % 2].to_string(),
                 };
                 let first_unit = out.units.len();
-                let per_floor = (n_units as f64 / zcs as f64).max(1.0);
+                let per_floor = n_units.div_ceil(zcs).max(1);
                 let mut total = 0.0;
                 for u in 0..n_units {
-                    let sc = round2(foot * zcs as f64 / n_units as f64 * rng.random_range(0.85..0.97));
+                    let sc =
+                        round2(foot * zcs as f64 / n_units as f64 * rng.random_range(0.85..0.97));
                     let tn = round2(sc * rng.random_range(0.8..0.9));
                     let ft = round2(sc - tn);
                     let sc = round2(tn + ft);
                     total += sc;
-                    let ch = (u as f64 / per_floor).floor() as u32 + 1;
+                    let ch = u / per_floor + 1;
                     let shbw = if n_units == 1 {
                         "整幢".to_string()
                     } else {
-                        format!("{}{:02}室", ch, u as u32 % per_floor as u32 + 1)
+                        format!("{}{:02}室", ch, u % per_floor + 1)
                     };
-                    let uzl = if n_units == 1 { zl.clone() } else { format!("{zl}{}号楼{shbw}", b + 1) };
+                    let uzl = if n_units == 1 {
+                        zl.clone()
+                    } else {
+                        format!("{zl}{}号楼{shbw}", b + 1)
+                    };
                     out.units.push(UnitOut {
                         bdcdyh: format!("{zrzh}{:04}", u + 1),
                         zrzh: zrzh.clone(),
                         ch,
-                        hh: u as u32 + 1,
+                        hh: u + 1,
                         shbw,
                         fwyt: ghyt,
                         scjzmj: sc,
@@ -791,7 +987,13 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
         let register = role != Role::Defect(Defect::Unit07);
         let no_current = role == Role::Defect(Defect::Link01);
         if no_current {
-            truth("LINK-01", layer_zd, zddm.clone(), String::new(), "parcel with no current right (宗地无登记)".into());
+            truth(
+                "LINK-01",
+                layer_zd,
+                zddm.clone(),
+                String::new(),
+                "parcel with no current right (宗地无登记)".into(),
+            );
         }
         let dbr = pick(&mut rng, regs);
         // (unit bdcdyh, house info)
@@ -825,7 +1027,8 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     Kind::Farm => rand_date(&mut rng, Date::new(2016, 3, 1), REFERENCE),
                     _ => rand_date(&mut rng, earliest, REFERENCE),
                 };
-                let history = rng.random_bool(0.15) || (no_current && ui == 0 && rng.random_bool(0.5));
+                let history =
+                    rng.random_bool(0.15) || (no_current && ui == 0 && rng.random_bool(0.5));
                 let is_house = house.is_some();
                 let cert_of = |d: Date| {
                     if d >= UNIFIED {
@@ -840,11 +1043,14 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                         }
                     }
                 };
-                let syqmj = if house.is_some() && qllx == "4" { None } else { Some(zdmj) };
+                let syqmj = if house.is_some() && qllx == "4" {
+                    None
+                } else {
+                    Some(zdmj)
+                };
                 let base = RightOut {
                     bdcdyh: bdcdyh.clone(),
                     qllx,
-                    table: table_of(qllx),
                     djlx: "100",
                     djyy: match qllx {
                         "3" | "4" if l.qlxz == "102" => "出让",
@@ -886,7 +1092,11 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     // a fresh person with a wrong check character, used nowhere else
                     let p = people.person(true, &addr, false);
                     people.list[p].bad_check = true;
-                    current.holders = vec![HolderOut { person: p, gyfs: "0", share: Some((1, 1)) }];
+                    current.holders = vec![HolderOut {
+                        person: p,
+                        gyfs: "0",
+                        share: Some((1, 1)),
+                    }];
                     out.truth.push(TruthRow {
                         rule: "ATTR-04",
                         layer: "QLR",
@@ -949,7 +1159,6 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
         out.rights.push(RightOut {
             bdcdyh: bdcdyh.clone(),
             qllx,
-            table: table_of(qllx),
             djlx: "100",
             djyy: "首次登记",
             qlxz,
@@ -957,7 +1166,11 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
             mu: false,
             qssj: Some(djsj.plus_years(-1)),
             jssj: None,
-            cert: if djsj >= UNIFIED { CertKind::Unified } else { CertKind::StateLand },
+            cert: if djsj >= UNIFIED {
+                CertKind::Unified
+            } else {
+                CertKind::StateLand
+            },
             djsj,
             dbr: pick(&mut rng, regs),
             qszt: "1",

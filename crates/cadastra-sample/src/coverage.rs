@@ -13,7 +13,10 @@ pub fn snap(v: f64) -> f64 {
 }
 
 fn snap_c(c: Coord<f64>) -> Coord<f64> {
-    Coord { x: snap(c.x), y: snap(c.y) }
+    Coord {
+        x: snap(c.x),
+        y: snap(c.y),
+    }
 }
 
 /// One parcel's geometry.
@@ -79,7 +82,10 @@ pub fn coverage(sz: &Subzone) -> CoverageOut {
             let below = &b[r - 1];
             for v in ar.iter_mut().take(n).skip(1) {
                 for _ in 0..4 {
-                    if below[1..below.len() - 1].iter().any(|t| (t - *v).abs() < 0.6) {
+                    if below[1..below.len() - 1]
+                        .iter()
+                        .any(|t| (t - *v).abs() < 0.6)
+                    {
                         *v += 0.7;
                     }
                 }
@@ -116,7 +122,11 @@ pub fn coverage(sz: &Subzone) -> CoverageOut {
             pos_b[j - 1] = vec![0; b[j - 1].len()];
         }
         for (k, &(x, tag, i)) in pts.iter().enumerate() {
-            let dy = if interior { rng.random_range(-0.25..0.25) } else { 0.0 };
+            let dy = if interior {
+                rng.random_range(-0.25..0.25)
+            } else {
+                0.0
+            };
             verts.push(Coord { x, y: yb[j] + dy });
             ids.push(verts.len() - 1);
             let last = pts.len() - 1;
@@ -149,11 +159,17 @@ pub fn coverage(sz: &Subzone) -> CoverageOut {
             let dx: f64 = rng.random_range(-0.3..0.3);
             let left = sz.roles[start + i - 1];
             let forced = left == Role::Defect(Defect::Topo01);
-            let banned = matches!(left, Role::Defect(Defect::Topo02) | Role::Defect(Defect::Topo04));
+            let banned = matches!(
+                left,
+                Role::Defect(Defect::Topo02) | Role::Defect(Defect::Topo04)
+            );
             if forced || (!banned && u < 0.5) {
                 let vb = verts[line[r][pos_a[r][i]]];
                 let vt = verts[line[r + 1][pos_b[r][i]]];
-                verts.push(Coord { x: (vb.x + vt.x) / 2.0 + dx, y: (vb.y + vt.y) / 2.0 });
+                verts.push(Coord {
+                    x: (vb.x + vt.x) / 2.0 + dx,
+                    y: (vb.y + vt.y) / 2.0,
+                });
                 *slot = Some(verts.len() - 1);
             }
         }
@@ -218,7 +234,10 @@ pub fn coverage(sz: &Subzone) -> CoverageOut {
                 ring.push(verts[v]);
             }
             let tl = i_tr + top.len() - 1;
-            let left_x = ring[0].x.max(ring[tl].x).max(mids[r][i].map_or(f64::MIN, |v| verts[v].x));
+            let left_x = ring[0]
+                .x
+                .max(ring[tl].x)
+                .max(mids[r][i].map_or(f64::MIN, |v| verts[v].x));
             let right_x = ring[i_br]
                 .x
                 .min(ring[i_tr].x)
@@ -237,13 +256,22 @@ pub fn coverage(sz: &Subzone) -> CoverageOut {
             });
         }
     }
-    CoverageOut { parcels, tjunctions }
+    CoverageOut {
+        parcels,
+        tjunctions,
+    }
 }
 
 fn outward(from: Coord<f64>, to: Coord<f64>) -> (Coord<f64>, f64) {
     let d = to - from;
     let len = (d.x * d.x + d.y * d.y).sqrt();
-    (Coord { x: d.y / len, y: -d.x / len }, len)
+    (
+        Coord {
+            x: d.y / len,
+            y: -d.x / len,
+        },
+        len,
+    )
 }
 
 /// TOPO-01: push the shared middle vertex of the right edge into the right neighbour so that
@@ -253,7 +281,10 @@ pub fn push_right_mid(p: &mut ParcelGeom, area: f64) -> f64 {
     let (n, len) = outward(br, tr);
     let d = 2.0 * area / len;
     let m = p.drawn[p.i_br + 1];
-    p.drawn[p.i_br + 1] = snap_c(Coord { x: m.x + n.x * d, y: m.y + n.y * d });
+    p.drawn[p.i_br + 1] = snap_c(Coord {
+        x: m.x + n.x * d,
+        y: m.y + n.y * d,
+    });
     tri_area(br, m, tr) - tri_area(br, p.drawn[p.i_br + 1], tr)
 }
 
@@ -335,11 +366,17 @@ mod tests {
             }
             let rect = (sz.rect[2] - sz.rect[0]) * (sz.rect[3] - sz.rect[1]);
             // T-junction vertices snapped to the millimetre leave sub-square-centimetre slivers
-            assert!((sum - rect).abs() < 0.01, "{}: {sum} vs {rect}", sz.djzqdm());
+            assert!(
+                (sum - rect).abs() < 0.01,
+                "{}: {sum} vs {rect}",
+                sz.djzqdm()
+            );
             // exact union check on one sub-zone per kind is enough (slow)
             if sz.djzq == 1 {
-                let mp: MultiPolygon<f64> =
-                    cov.parcels.iter().fold(MultiPolygon::new(vec![]), |acc, pg| {
+                let mp: MultiPolygon<f64> = cov
+                    .parcels
+                    .iter()
+                    .fold(MultiPolygon::new(vec![]), |acc, pg| {
                         acc.union(&MultiPolygon::new(vec![poly(&pg.clean)]))
                     });
                 assert!((mp.unsigned_area() - rect).abs() < 0.01);
@@ -353,7 +390,9 @@ mod tests {
         let p = plan(3000, 2019).unwrap();
         let sz = &p.laiwu[0];
         let cov = coverage(sz);
-        let i = (0..cov.parcels.len()).find(|&i| cov.parcels[i].right_mid).unwrap();
+        let i = (0..cov.parcels.len())
+            .find(|&i| cov.parcels[i].right_mid)
+            .unwrap();
         let mut a = cov.parcels[i].clone();
         let ov = push_right_mid(&mut a, 1.5);
         assert!((ov - 1.5).abs() < 0.05, "{ov}");

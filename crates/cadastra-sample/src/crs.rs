@@ -1,11 +1,11 @@
-//! Legacy coordinates: the invented Xi'an-80 → CGCS2000 7-parameter operation (an explicit PROJ
-//! pipeline, run backwards and refined against the forward so that the forward operation gets
-//! the true coordinates back to well under a millimetre), and the 房地一体 local grid
+//! Legacy coordinates: the invented Xi'an-80 → CGCS2000 7-parameter operation (cadastra-crs's
+//! explicit PROJ pipeline, run backwards and refined against the forward so that the forward
+//! operation gets the true coordinates back to well under a millimetre), and the 房地一体 local grid
 //! (4-parameter plane similarity).
 
 use crate::SampleError;
+use cadastra_crs::{CrsError, Operation, OperatorParams, Transformer};
 use geo_types::Coord;
-use proj::Proj;
 use serde::Serialize;
 
 /// 7-parameter Bursa-Wolf set Xi'an 1980 → CGCS2000, position-vector rotation convention
@@ -33,56 +33,64 @@ pub const XIAN80_TO_CGCS2000: Bursa = Bursa {
     ds_ppm: 3.186,
 };
 
-/// Xi'an 1980 ellipsoid (IAG-75).
-const XIAN80_ELLPS: &str = "+a=6378140 +rf=298.257";
-const GK117: &str = "+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0";
-
 impl Bursa {
-    fn helmert(&self) -> String {
+    /// The cadastra-crs `7p` parameter file (position-vector convention, EPSG:2384 → EPSG:4548).
+    pub fn params_toml(&self, description: &str) -> String {
         format!(
-            "+proj=helmert +x={} +y={} +z={} +rx={} +ry={} +rz={} +s={} +convention=position_vector",
+            "# Xi'an 1980 -> CGCS2000 7-parameter (Bursa-Wolf) set of the sample world, in the\n\
+             # operator parameter format of cadastra-crs. Invented for the generated data (real sets\n\
+             # are classified and stay on the isolated network). Rotation convention: position\n\
+             # vector (EPSG method 9606, PROJ +convention=position_vector). Applied to geocentric\n\
+             # coordinates on the Xi'an 1980 ellipsoid (IAG-75, a = 6378140, 1/f = 298.257), giving\n\
+             # CGCS2000 (GRS80) geocentric coordinates. Serves EPSG:2363 (zone prefix) too.\n\
+             model = \"7p\"\n\
+             convention = \"position_vector\"\n\
+             source = \"EPSG:2384\"\n\
+             target = \"EPSG:4548\"\n\
+             description = \"{description}\"\n\
+             tx = {}   # metres\nty = {}\ntz = {}\n\
+             rx = {}   # arc-seconds\nry = {}\nrz = {}\n\
+             ds = {}   # ppm\n",
             self.tx, self.ty, self.tz, self.rx, self.ry, self.rz, self.ds_ppm
         )
     }
-    /// PROJ pipeline EPSG:2384 (Xi'an 80 GK CM 117E) → EPSG:4548, easting first.
-    pub fn forward_pipeline(&self) -> String {
-        format!(
-            "+proj=pipeline +step +inv {GK117} {XIAN80_ELLPS} +step +proj=cart {XIAN80_ELLPS} \
-             +step {} +step +inv +proj=cart +ellps=GRS80 +step {GK117} +ellps=GRS80",
-            self.helmert()
-        )
-    }
-    /// The reverse pipeline EPSG:4548 → EPSG:2384.
-    pub fn inverse_pipeline(&self) -> String {
-        format!(
-            "+proj=pipeline +step +inv {GK117} +ellps=GRS80 +step +proj=cart +ellps=GRS80 \
-             +step +inv {} +step +inv +proj=cart {XIAN80_ELLPS} +step {GK117} {XIAN80_ELLPS}",
-            self.helmert()
-        )
+    /// The operation of this parameter set, through cadastra-crs (the pipeline's own code).
+    pub fn operation(&self) -> Result<Operation, SampleError> {
+        let text = self.params_toml("cadastra sample world");
+        let p =
+            OperatorParams::parse(&text, "operator/xian80_to_cgcs2000.toml").map_err(crs_err)?;
+        Operation::from_params(&p).map_err(crs_err)
     }
 }
 
-/// A per-thread converter between true CGCS2000 and legacy Xi'an-80 plane coordinates.
+fn crs_err(e: CrsError) -> SampleError {
+    SampleError::Crs(e.to_string())
+}
+
+/// A per-thread converter between true CGCS2000 and legacy Xi'an-80 plane coordinates: the
+/// inverse of cadastra-crs's operation, refined by one Newton step against its forward
+/// direction (PROJ's inverse Helmert is the transpose of the small-angle matrix, about a
+/// millimetre off for rotations of a few arc-seconds), so the forward gets the truth back
+/// to well under a micrometre.
 pub struct Xian80 {
-    fwd: Proj,
-    inv: Proj,
-}
-
-fn proj(def: &str) -> Result<Proj, SampleError> {
-    Proj::new(def).map_err(|e| SampleError::Crs(format!("{def}: {e}")))
+    fwd: Transformer,
+    inv: Transformer,
 }
 
 impl Xian80 {
-    pub fn new(b: &Bursa) -> Result<Xian80, SampleError> {
-        Ok(Xian80 { fwd: proj(&b.forward_pipeline())?, inv: proj(&b.inverse_pipeline())? })
+    pub fn new(op: &Operation) -> Result<Xian80, SampleError> {
+        let inv = op.inverse().map_err(crs_err)?;
+        Ok(Xian80 {
+            fwd: op.transformer().map_err(crs_err)?,
+            inv: inv.transformer().map_err(crs_err)?,
+        })
     }
-    /// True EPSG:4548 → legacy EPSG:2384, in place. One Newton step against the forward
-    /// pipeline removes the small-angle asymmetry of PROJ's inverse Helmert.
+    /// True EPSG:4548 → legacy EPSG:2384, in place.
     pub fn to_legacy(&self, pts: &mut [Coord<f64>]) -> Result<(), SampleError> {
         let truth: Vec<Coord<f64>> = pts.to_vec();
-        self.inv.convert_array(pts).map_err(|e| SampleError::Crs(e.to_string()))?;
+        self.inv.transform_coords(pts).map_err(crs_err)?;
         let mut back: Vec<Coord<f64>> = pts.to_vec();
-        self.fwd.convert_array(&mut back).map_err(|e| SampleError::Crs(e.to_string()))?;
+        self.fwd.transform_coords(&mut back).map_err(crs_err)?;
         for ((p, t), b) in pts.iter_mut().zip(&truth).zip(&back) {
             p.x += t.x - b.x;
             p.y += t.y - b.y;
@@ -90,43 +98,50 @@ impl Xian80 {
         Ok(())
     }
     /// Legacy EPSG:2384 → true EPSG:4548, in place (what a pipeline does).
+    #[cfg(test)]
     pub fn to_true(&self, pts: &mut [Coord<f64>]) -> Result<(), SampleError> {
-        self.fwd.convert_array(pts).map_err(|e| SampleError::Crs(e.to_string()))?;
+        self.fwd.transform_coords(pts).map_err(crs_err)?;
         Ok(())
     }
 }
 
-/// 4-parameter plane similarity local grid → EPSG:4548 (easting first):
-/// E' = dE + k(E cos a − N sin a), N' = dN + k(E sin a + N cos a); PROJ
-/// `+proj=helmert +x=dE +y=dN +s=k +theta=a″`.
+/// 4-parameter plane similarity (平面四参数) local grid → EPSG:4548, in the Chinese survey
+/// convention of cadastra-crs's `4p` files: with X = north, Y = east,
+/// X' = ΔX + k(X cos α − Y sin α), Y' = ΔY + k(X sin α + Y cos α); `dx` = ΔY (easting shift),
+/// `dy` = ΔX (northing shift), `scale` = k, `rotation` = α in arc-seconds (PROJ
+/// `+proj=helmert +x=dx +y=dy +s=scale +theta=rotation` on easting-first coordinates).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Similarity {
-    pub de: f64,
-    pub dn: f64,
+    pub dx: f64,
+    pub dy: f64,
     /// scale factor k (not ppm)
-    pub k: f64,
-    /// rotation in arc-seconds, counter-clockwise
-    pub theta_arcsec: f64,
+    pub scale: f64,
+    /// rotation α in arc-seconds
+    pub rotation: f64,
 }
 
 impl Similarity {
     fn cs(&self) -> (f64, f64) {
-        let a = (self.theta_arcsec / 3600.0).to_radians();
+        let a = (self.rotation / 3600.0).to_radians();
         (a.cos(), a.sin())
     }
-    /// local → EPSG:4548
+    /// local → EPSG:4548 (easting first)
     pub fn forward(&self, c: Coord<f64>) -> Coord<f64> {
         let (co, si) = self.cs();
+        let (e, n) = (c.x, c.y);
         Coord {
-            x: self.de + self.k * (c.x * co - c.y * si),
-            y: self.dn + self.k * (c.x * si + c.y * co),
+            x: self.dx + self.scale * (n * si + e * co),
+            y: self.dy + self.scale * (n * co - e * si),
         }
     }
     /// EPSG:4548 → local
     pub fn inverse(&self, c: Coord<f64>) -> Coord<f64> {
         let (co, si) = self.cs();
-        let (e, n) = (c.x - self.de, c.y - self.dn);
-        Coord { x: (e * co + n * si) / self.k, y: (-e * si + n * co) / self.k }
+        let (e, n) = ((c.x - self.dx) / self.scale, (c.y - self.dy) / self.scale);
+        Coord {
+            x: e * co - n * si,
+            y: e * si + n * co,
+        }
     }
 }
 
@@ -142,11 +157,20 @@ mod tests {
 
     #[test]
     fn legacy_round_trip_is_sub_millimetre_and_shift_is_tens_of_metres() {
-        let x = Xian80::new(&XIAN80_TO_CGCS2000).unwrap();
+        let x = Xian80::new(&XIAN80_TO_CGCS2000.operation().unwrap()).unwrap();
         let truth = vec![
-            Coord { x: 540_123.457, y: 4_005_321.123 },
-            Coord { x: 559_999.999, y: 4_024_999.999 },
-            Coord { x: 579_000.0, y: 3_985_500.0 },
+            Coord {
+                x: 540_123.457,
+                y: 4_005_321.123,
+            },
+            Coord {
+                x: 559_999.999,
+                y: 4_024_999.999,
+            },
+            Coord {
+                x: 579_000.0,
+                y: 3_985_500.0,
+            },
         ];
         let mut p = truth.clone();
         x.to_legacy(&mut p).unwrap();
@@ -156,14 +180,25 @@ mod tests {
         }
         x.to_true(&mut p).unwrap();
         for (a, b) in p.iter().zip(&truth) {
-            assert!((a.x - b.x).abs() < 1e-6 && (a.y - b.y).abs() < 1e-6, "{a:?} {b:?}");
+            assert!(
+                (a.x - b.x).abs() < 1e-6 && (a.y - b.y).abs() < 1e-6,
+                "{a:?} {b:?}"
+            );
         }
     }
 
     #[test]
     fn similarity_inverts() {
-        let s = Similarity { de: 560_000.0, dn: 3_990_000.0, k: 1.000_021, theta_arcsec: 5000.0 };
-        let c = Coord { x: 3000.5, y: 4200.25 };
+        let s = Similarity {
+            dx: 560_000.0,
+            dy: 3_990_000.0,
+            scale: 1.000_021,
+            rotation: 5000.0,
+        };
+        let c = Coord {
+            x: 3000.5,
+            y: 4200.25,
+        };
         let b = s.inverse(s.forward(c));
         assert!((b.x - c.x).abs() < 1e-9 && (b.y - c.y).abs() < 1e-9);
     }

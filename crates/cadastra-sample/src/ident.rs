@@ -25,7 +25,11 @@ impl Date {
     }
     /// Days since 1970-01-01 (proleptic Gregorian).
     pub fn days(self) -> i64 {
-        let (y, m) = if self.m <= 2 { (self.y - 1, self.m + 9) } else { (self.y, self.m - 3) };
+        let (y, m) = if self.m <= 2 {
+            (self.y - 1, self.m + 9)
+        } else {
+            (self.y, self.m - 3)
+        };
         let era = y.div_euclid(400);
         let yoe = (y - era * 400) as i64;
         let doy = (153 * m as i64 + 2) / 5 + self.d as i64 - 1;
@@ -43,7 +47,11 @@ impl Date {
         let mp = (5 * doy + 2) / 153;
         let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        Date { y: (y + i64::from(m <= 2)) as i32, m, d }
+        Date {
+            y: (y + i64::from(m <= 2)) as i32,
+            m,
+            d,
+        }
     }
     /// `YYYY-MM-DD`.
     pub fn iso(self) -> String {
@@ -67,8 +75,16 @@ impl Date {
     }
     /// The same day `years` later (29 February becomes 28 February).
     pub fn plus_years(self, years: i32) -> Date {
-        let d = if self.m == 2 && self.d == 29 { 28 } else { self.d };
-        Date { y: self.y + years, m: self.m, d }
+        let d = if self.m == 2 && self.d == 29 {
+            28
+        } else {
+            self.d
+        };
+        Date {
+            y: self.y + years,
+            m: self.m,
+            d,
+        }
     }
 }
 
@@ -87,7 +103,7 @@ impl IdAllocator {
         let first_day = Date::new(FIRST_YEAR, 1, 1).days();
         let days = (Date::new(LAST_YEAR, 12, 31).days() - first_day + 1) as u64;
         let m = days * SEQ_N;
-        let mut a = (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) % m | 1;
+        let mut a = ((seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) % m) | 1;
         while gcd(a, m) != 1 {
             a += 2;
         }
@@ -143,7 +159,11 @@ pub fn uscc(k: u64, region: &str) -> String {
         .iter()
         .zip(OW)
         .map(|(&c, w)| {
-            let v = if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
+            let v = if c.is_ascii_digit() {
+                c - b'0'
+            } else {
+                c - b'A' + 10
+            };
             u32::from(v) * w
         })
         .sum();
@@ -157,7 +177,9 @@ pub fn uscc(k: u64, region: &str) -> String {
     s.extend_from_slice(region.as_bytes());
     s.extend_from_slice(&body);
     s.push(oc);
-    const W: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const W: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     let sum: usize = s
         .iter()
         .zip(W)
@@ -175,7 +197,11 @@ mod tests {
 
     #[test]
     fn dates_round_trip() {
-        for d in [Date::new(1970, 1, 1), Date::new(2000, 2, 29), Date::new(1940, 12, 31)] {
+        for d in [
+            Date::new(1970, 1, 1),
+            Date::new(2000, 2, 29),
+            Date::new(1940, 12, 31),
+        ] {
             assert_eq!(Date::from_days(d.days()), d);
         }
         assert_eq!(Date::new(1970, 1, 2).days(), 1);

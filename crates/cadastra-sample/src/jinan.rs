@@ -29,7 +29,10 @@ pub struct JinanOut {
 }
 
 fn gerr(path: &Path, e: gdal::errors::GdalError) -> SampleError {
-    SampleError::Gpkg { path: path.to_path_buf(), message: e.to_string() }
+    SampleError::Gpkg {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// x-span of the edge lying on northing `y` of a closed ring.
@@ -83,12 +86,16 @@ fn zones(plan: &Plan) -> Result<(Vec<ZoneOut>, Vec<Truth>), SampleError> {
             break;
         }
         let p = &zones[zi].parcels[pi];
-        let Some((xl, xr)) = span_on(&p.true_ring, BORDER_N) else { continue };
+        let Some((xl, xr)) = span_on(&p.true_ring, BORDER_N) else {
+            continue;
+        };
         for (li, (lkey, lring)) in laiwu_top.iter().enumerate() {
             if used_laiwu[li] {
                 continue;
             }
-            let Some((la, lb)) = span_on(lring, BORDER_N) else { continue };
+            let Some((la, lb)) = span_on(lring, BORDER_N) else {
+                continue;
+            };
             let lo = xl.max(la) + 1.0;
             let hi = xr.min(lb) - 1.0;
             if hi - lo < 3.0 {
@@ -104,17 +111,38 @@ fn zones(plan: &Plan) -> Result<(Vec<ZoneOut>, Vec<Truth>), SampleError> {
             let tongue = poly(&[
                 Coord { x: x1, y: BORDER_N },
                 Coord { x: x2, y: BORDER_N },
-                Coord { x: x2, y: BORDER_N - d },
-                Coord { x: x1, y: BORDER_N - d },
+                Coord {
+                    x: x2,
+                    y: BORDER_N - d,
+                },
+                Coord {
+                    x: x1,
+                    y: BORDER_N - d,
+                },
                 Coord { x: x1, y: BORDER_N },
             ]);
             let lpoly = poly(lring);
             let inner = poly(&[
-                Coord { x: x1 + 0.01, y: BORDER_N - 0.01 },
-                Coord { x: x2 - 0.01, y: BORDER_N - 0.01 },
-                Coord { x: x2 - 0.01, y: BORDER_N - d },
-                Coord { x: x1 + 0.01, y: BORDER_N - d },
-                Coord { x: x1 + 0.01, y: BORDER_N - 0.01 },
+                Coord {
+                    x: x1 + 0.01,
+                    y: BORDER_N - 0.01,
+                },
+                Coord {
+                    x: x2 - 0.01,
+                    y: BORDER_N - 0.01,
+                },
+                Coord {
+                    x: x2 - 0.01,
+                    y: BORDER_N - d,
+                },
+                Coord {
+                    x: x1 + 0.01,
+                    y: BORDER_N - d,
+                },
+                Coord {
+                    x: x1 + 0.01,
+                    y: BORDER_N - 0.01,
+                },
             ]);
             if !lpoly.contains(&inner) {
                 continue;
@@ -124,13 +152,22 @@ fn zones(plan: &Plan) -> Result<(Vec<ZoneOut>, Vec<Truth>), SampleError> {
             let zp = &mut zones[zi].parcels[pi];
             let ring = &mut zp.true_ring;
             let k = (0..ring.len() - 1).find(|&k| {
-                ring[k].y == BORDER_N && ring[k + 1].y == BORDER_N && ring[k].x > x2 && ring[k + 1].x < x1
+                ring[k].y == BORDER_N
+                    && ring[k + 1].y == BORDER_N
+                    && ring[k].x > x2
+                    && ring[k + 1].x < x1
             });
             let Some(k) = k else { continue };
             let ins = [
                 Coord { x: x2, y: BORDER_N },
-                Coord { x: x2, y: BORDER_N - d },
-                Coord { x: x1, y: BORDER_N - d },
+                Coord {
+                    x: x2,
+                    y: BORDER_N - d,
+                },
+                Coord {
+                    x: x1,
+                    y: BORDER_N - d,
+                },
                 Coord { x: x1, y: BORDER_N },
             ];
             ring.splice(k + 1..k + 1, ins);
@@ -152,6 +189,9 @@ fn zones(plan: &Plan) -> Result<(Vec<ZoneOut>, Vec<Truth>), SampleError> {
     Ok((zones, truth))
 }
 
+/// A feature to write: geometry (spatial tables) and values by field name.
+type Feature = (Option<MultiPolygon<f64>>, BTreeMap<String, V>);
+
 #[derive(Clone)]
 enum V {
     S(String),
@@ -161,7 +201,9 @@ enum V {
 
 fn fields_of(table: &str) -> Vec<(String, FieldType, Option<u32>)> {
     let reg = registry();
-    let Some(t) = reg.table(table) else { return Vec::new() };
+    let Some(t) = reg.table(table) else {
+        return Vec::new();
+    };
     t.fields
         .iter()
         .filter(|f| !reg.provenance.iter().any(|p| p.name == f.name))
@@ -173,13 +215,20 @@ fn fields_of(table: &str) -> Vec<(String, FieldType, Option<u32>)> {
 pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, SampleError> {
     let (zones, truth) = zones(plan)?;
     let dir = out.join("jinan");
-    std::fs::create_dir_all(&dir).map_err(|e| SampleError::Io { path: dir.clone(), source: e })?;
+    std::fs::create_dir_all(&dir).map_err(|e| SampleError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
     let path = dir.join("zhangqiu_registry.gpkg");
     if path.exists() {
-        std::fs::remove_file(&path).map_err(|e| SampleError::Io { path: path.clone(), source: e })?;
+        std::fs::remove_file(&path).map_err(|e| SampleError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
     }
     // fixed timestamps in gpkg_contents, so that the same world gives the same file
-    gdal::config::set_config_option("OGR_CURRENT_DATE", "2019-01-01T00:00:00.000Z").map_err(|e| gerr(&path, e))?;
+    gdal::config::set_config_option("OGR_CURRENT_DATE", "2019-01-01T00:00:00.000Z")
+        .map_err(|e| gerr(&path, e))?;
     let drv = DriverManager::get_driver_by_name("GPKG").map_err(|e| gerr(&path, e))?;
     let mut ds = drv.create_vector_only(&path).map_err(|e| gerr(&path, e))?;
     let srs = SpatialRef::from_epsg(4548).map_err(|e| gerr(&path, e))?;
@@ -188,7 +237,7 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
     // persons count down from the top of the allocator's range, companies from 10^9
     let mut next_person = ids.capacity() - 1;
     let mut next_company = 1_000_000_000u64;
-    let mut rows: BTreeMap<&str, Vec<(Option<MultiPolygon<f64>>, BTreeMap<String, V>)>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, Vec<Feature>> = BTreeMap::new();
     let mut ywh_n = 0u64;
     let mut cert_n = 0u64;
     let mut bsm = 0i64;
@@ -259,7 +308,10 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
             let mut m = BTreeMap::new();
             m.insert("YWH".into(), V::S(ywh.clone()));
             m.insert("BDCDYH".into(), V::S(r.bdcdyh.clone()));
-            m.insert("ZDDM".into(), V::S(r.bdcdyh[..19.min(r.bdcdyh.len())].to_string()));
+            m.insert(
+                "ZDDM".into(),
+                V::S(r.bdcdyh[..19.min(r.bdcdyh.len())].to_string()),
+            );
             m.insert("QLLX".into(), V::S(r.qllx.into()));
             m.insert("DJLX".into(), V::S(r.djlx.into()));
             m.insert("DJYY".into(), V::S(r.djyy.into()));
@@ -288,8 +340,14 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
                 m.insert("SXH".into(), V::I(sxh as i64 + 1));
                 m.insert("QLRMC".into(), V::S(p.name.clone()));
                 m.insert("BDCQZH".into(), V::S(cert.clone()));
-                m.insert("SFCZR".into(), V::S(if sxh == 0 { "1" } else { "0" }.into()));
-                m.insert("ZJZL".into(), V::S(if p.company { "8" } else { "1" }.into()));
+                m.insert(
+                    "SFCZR".into(),
+                    V::S(if sxh == 0 { "1" } else { "0" }.into()),
+                );
+                m.insert(
+                    "ZJZL".into(),
+                    V::S(if p.company { "8" } else { "1" }.into()),
+                );
                 m.insert("ZJH".into(), V::S(zid[h.person].clone()));
                 m.insert("GJ".into(), V::S("CHN".into()));
                 if !p.company {
@@ -297,10 +355,20 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
                 }
                 m.insert("DH".into(), V::S(p.phone.clone()));
                 m.insert("DZ".into(), V::S(p.address.clone()));
-                m.insert("QLRLX".into(), V::S(if p.company { "2" } else { "1" }.into()));
+                m.insert(
+                    "QLRLX".into(),
+                    V::S(if p.company { "2" } else { "1" }.into()),
+                );
                 m.insert("GYFS".into(), V::S(h.gyfs.into()));
                 if let Some((a, b)) = h.share {
-                    m.insert("QLBL".into(), V::S(if a == b { "1".into() } else { format!("{a}/{b}") }));
+                    m.insert(
+                        "QLBL".into(),
+                        V::S(if a == b {
+                            "1".into()
+                        } else {
+                            format!("{a}/{b}")
+                        }),
+                    );
                 }
                 rows.entry("QLR").or_default().push((None, m));
             }
@@ -343,7 +411,8 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
             for (g, m) in &list {
                 let mut f = gdal::vector::Feature::new(defn).map_err(|e| gerr(&path, e))?;
                 if let Some(g) = g {
-                    f.set_geometry(g.to_gdal().map_err(|e| gerr(&path, e))?).map_err(|e| gerr(&path, e))?;
+                    f.set_geometry(g.to_gdal().map_err(|e| gerr(&path, e))?)
+                        .map_err(|e| gerr(&path, e))?;
                 }
                 for (i, (name, _, _)) in fields.iter().enumerate() {
                     match m.get(name) {
@@ -358,8 +427,15 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
             }
         }
         txn.commit().map_err(|e| gerr(&path, e))?;
-        counts.insert(format!("jinan/zhangqiu_registry.gpkg#{table}"), list.len() as u64);
+        counts.insert(
+            format!("jinan/zhangqiu_registry.gpkg#{table}"),
+            list.len() as u64,
+        );
     }
     drop(ds);
-    Ok(JinanOut { counts, truth, people })
+    Ok(JinanOut {
+        counts,
+        truth,
+        people,
+    })
 }

@@ -67,7 +67,10 @@ pub struct SampleOptions {
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        SampleOptions { parcels: 3000, seed: 2019 }
+        SampleOptions {
+            parcels: 3000,
+            seed: 2019,
+        }
     }
 }
 
@@ -77,7 +80,10 @@ pub enum SampleError {
     #[error("invalid sample options: {0}")]
     Options(String),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: cannot encode {value:?} in GBK")]
     Encoding { path: PathBuf, value: String },
     #[error("{path}: shapefile: {message}")]
@@ -135,7 +141,10 @@ pub struct WorldSummary {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SampleError + '_ {
-    move |e| SampleError::Io { path: path.to_path_buf(), source: e }
+    move |e| SampleError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 /// The local grid of this world: rotation of a degree or two, tens of ppm scale, shifted so
@@ -144,18 +153,34 @@ fn local_grid(plan: &plan::Plan) -> (Similarity, [f64; 4]) {
     let mut rng = ChaCha8Rng::seed_from_u64(mix(plan.seed, 0x10CA1));
     let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for z in plan.gangcheng.iter().filter(|z| z.zjd) {
-        bb = [bb[0].min(z.rect[0]), bb[1].min(z.rect[1]), bb[2].max(z.rect[2]), bb[3].max(z.rect[3])];
+        bb = [
+            bb[0].min(z.rect[0]),
+            bb[1].min(z.rect[1]),
+            bb[2].max(z.rect[2]),
+            bb[3].max(z.rect[3]),
+        ];
     }
     let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
-    let theta = sign * (rng.random_range(2800.0..9400.0f64) * 10.0).round() / 10.0; // 0.8°-2.6°
-    let k = 1.0 + (rng.random_range(-25.0..25.0f64) * 10.0).round() / 1e7;
-    let base = Similarity { de: 0.0, dn: 0.0, k, theta_arcsec: theta };
+    let rotation = sign * (rng.random_range(2800.0..9400.0f64) * 10.0).round() / 10.0; // 0.8°-2.6°
+    let scale = 1.0 + (rng.random_range(-25.0..25.0f64) * 10.0).round() / 1e7;
+    let base = Similarity {
+        dx: 0.0,
+        dy: 0.0,
+        scale,
+        rotation,
+    };
     // local (2000, 3000) sits 500 m south-west of the surveyed area
-    let anchor = geo_types::Coord { x: bb[0] - 500.0, y: bb[1] - 500.0 };
-    let f = base.forward(geo_types::Coord { x: 2000.0, y: 3000.0 });
+    let anchor = geo_types::Coord {
+        x: bb[0] - 500.0,
+        y: bb[1] - 500.0,
+    };
+    let f = base.forward(geo_types::Coord {
+        x: 2000.0,
+        y: 3000.0,
+    });
     let sim = Similarity {
-        de: coverage::snap(anchor.x - f.x),
-        dn: coverage::snap(anchor.y - f.y),
+        dx: coverage::snap(anchor.x - f.x),
+        dy: coverage::snap(anchor.y - f.y),
         ..base
     };
     (sim, bb)
@@ -170,33 +195,25 @@ fn write_operators(
 ) -> Result<(), SampleError> {
     let dir = out.join("operator");
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let toml = format!(
-        "# Xi'an 1980 -> CGCS2000 7-parameter (Bursa-Wolf) set of the sample world.\n\
-         # Invented for the generated data; real parameter sets are classified and live on the\n\
-         # isolated network only. Rotation convention: position vector (EPSG method 9606, PROJ\n\
-         # +convention=position_vector); the coordinate-frame convention has the rotation signs\n\
-         # flipped. Applied to geocentric coordinates of the Xi'an 1980 ellipsoid (IAG-75,\n\
-         # a = 6378140, 1/f = 298.257), giving CGCS2000 (GRS80) geocentric coordinates.\n\
-         name = \"xian80_to_cgcs2000\"\n\
-         kind = \"helmert7\"\n\
-         convention = \"position_vector\"\n\
-         source_crs = \"EPSG:2384\"\n\
-         target_crs = \"EPSG:4548\"\n\
-         # translations in metres\n\
-         tx = {}\nty = {}\ntz = {}\n\
-         # rotations in arc-seconds\n\
-         rx = {}\nry = {}\nrz = {}\n\
-         # scale difference in ppm\n\
-         ds = {}\n",
-        bursa.tx, bursa.ty, bursa.tz, bursa.rx, bursa.ry, bursa.rz, bursa.ds_ppm
-    );
+    let toml = bursa.params_toml(&format!(
+        "cadastra sample world (seed {seed}): Xi'an 1980 to CGCS2000"
+    ));
     let p = dir.join("xian80_to_cgcs2000.toml");
     std::fs::write(&p, toml).map_err(io(&p))?;
     // control points: corners, edge midpoints of the surveyed area (200 m outside it)
     let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 0xC0A7));
     let (x0, y0, x1, y1) = (bb[0] - 200.0, bb[1] - 200.0, bb[2] + 200.0, bb[3] + 200.0);
     let (xm, ym) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    let pts = [(x0, y0), (xm, y0), (x1, y0), (x1, ym), (x1, y1), (xm, y1), (x0, y1), (x0, ym)];
+    let pts = [
+        (x0, y0),
+        (xm, y0),
+        (x1, y0),
+        (x1, ym),
+        (x1, y1),
+        (xm, y1),
+        (x0, y1),
+        (x0, ym),
+    ];
     let mut csv = String::from("name,src_e,src_n,dst_e,dst_n\n");
     for (i, &(e, n)) in pts.iter().enumerate() {
         let dst = geo_types::Coord {
@@ -222,15 +239,22 @@ fn write_operators(
 /// Sub-zones per parallel batch (times the thread count).
 const BATCH: usize = 4;
 
+/// What every source's run shares.
+struct Ctx<'a> {
+    out: &'a Path,
+    sim: &'a Similarity,
+    op7: &'a cadastra_crs::Operation,
+}
+
 fn run_source(
     src: Source,
     zones: &[Subzone],
-    out: &Path,
-    sim: &Similarity,
+    cx: &Ctx<'_>,
     num: &mut Numbering,
     shared: &mut Shared,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<BTreeMap<String, u64>, SampleError> {
+    let (out, sim, op7) = (cx.out, cx.sim, cx.op7);
     let mut sink = SourceSink::new(src, out)?;
     let total = zones.iter().map(Subzone::parcels).sum::<usize>() as u64;
     let mut done = 0u64;
@@ -239,13 +263,16 @@ fn run_source(
         let built: Vec<Result<build::ZoneOut, SampleError>> = chunk
             .par_iter()
             .map_init(
-                || Xian80::new(&XIAN80_TO_CGCS2000),
+                || Xian80::new(op7),
                 |op, sz| {
                     let op = op.as_ref().map_err(|e| SampleError::Crs(e.to_string()))?;
                     let legacy = if sz.zjd {
                         Legacy::Local(sim)
                     } else {
-                        Legacy::Xian80 { op, zone_prefix: src == Source::Gangcheng }
+                        Legacy::Xian80 {
+                            op,
+                            zone_prefix: src == Source::Gangcheng,
+                        }
                     };
                     build(sz, &legacy)
                 },
@@ -275,6 +302,7 @@ pub fn generate(
     let (sim, bb) = local_grid(&plan);
     write_operators(out, opts.seed, &XIAN80_TO_CGCS2000, &sim, bb)?;
     let ids = IdAllocator::new(opts.seed);
+    let op7 = XIAN80_TO_CGCS2000.operation()?;
     let mut shared = Shared {
         truth: Vec::new(),
         vertices: TextOut::create(
@@ -285,12 +313,35 @@ pub fn generate(
         people: TextOut::create(&truth_dir.join("people.csv"), false, "name,id_number,phone")?,
         tjunctions: Vec::new(),
     };
-    let mut num = Numbering { ids: ids.clone(), next_person: 0, next_company: 0 };
+    let mut num = Numbering {
+        ids: ids.clone(),
+        next_person: 0,
+        next_company: 0,
+    };
+    let cx = Ctx {
+        out,
+        sim: &sim,
+        op7: &op7,
+    };
     let (jin, counts) = std::thread::scope(|s| {
         let jh = s.spawn(|| jinan::write(&plan, out, &ids));
         let mut run = || -> Result<BTreeMap<String, u64>, SampleError> {
-            let mut c = run_source(Source::Laiwu, &plan.laiwu, out, &sim, &mut num, &mut shared, progress)?;
-            c.extend(run_source(Source::Gangcheng, &plan.gangcheng, out, &sim, &mut num, &mut shared, progress)?);
+            let mut c = run_source(
+                Source::Laiwu,
+                &plan.laiwu,
+                &cx,
+                &mut num,
+                &mut shared,
+                progress,
+            )?;
+            c.extend(run_source(
+                Source::Gangcheng,
+                &plan.gangcheng,
+                &cx,
+                &mut num,
+                &mut shared,
+                progress,
+            )?);
             Ok(c)
         };
         let counts = run();
@@ -325,15 +376,28 @@ pub fn generate(
             t.source,
             sinks::csv_field(&t.note)
         ))?;
-        *defects.entry(t.rule.to_string()).or_default().entry(t.source.to_string()).or_default() += 1;
+        *defects
+            .entry(t.rule.to_string())
+            .or_default()
+            .entry(t.source.to_string())
+            .or_default() += 1;
     }
     counts.insert("truth/ground_truth.csv".into(), gt.finish()?);
-    counts.insert("truth/parcels_cgcs2000.csv".into(), shared.vertices.finish()?);
+    counts.insert(
+        "truth/parcels_cgcs2000.csv".into(),
+        shared.vertices.finish()?,
+    );
     counts.insert("truth/people.csv".into(), shared.people.finish()?);
     let mut sub_zones = BTreeMap::new();
     sub_zones.insert("laiwu".to_string(), plan.laiwu.len() as u64);
-    sub_zones.insert("gangcheng".to_string(), plan.gangcheng.iter().filter(|z| !z.zjd).count() as u64);
-    sub_zones.insert("gangcheng_zjd".to_string(), plan.gangcheng.iter().filter(|z| z.zjd).count() as u64);
+    sub_zones.insert(
+        "gangcheng".to_string(),
+        plan.gangcheng.iter().filter(|z| !z.zjd).count() as u64,
+    );
+    sub_zones.insert(
+        "gangcheng_zjd".to_string(),
+        plan.gangcheng.iter().filter(|z| z.zjd).count() as u64,
+    );
     sub_zones.insert("jinan".to_string(), plan.jinan.len() as u64);
     let summary = WorldSummary {
         generator: GENERATOR.to_string(),
@@ -343,19 +407,32 @@ pub fn generate(
         scale: (plan.scale * 1e6).round() / 1e6,
         counts,
         sub_zones,
-        defect_rates: plan::Defect::ALL.iter().map(|d| (d.rule().to_string(), DEFECT_RATE)).collect(),
+        defect_rates: plan::Defect::ALL
+            .iter()
+            .map(|d| (d.rule().to_string(), DEFECT_RATE))
+            .collect(),
         defect_min: plan::DEFECT_MIN,
         defects,
         t_junctions: shared
             .tjunctions
             .into_iter()
-            .map(|(source, parcel, lower_left, lower_right)| TJunction { source, parcel, lower_left, lower_right })
+            .map(|(source, parcel, lower_left, lower_right)| TJunction {
+                source,
+                parcel,
+                lower_left,
+                lower_right,
+            })
             .collect(),
-        operators: Operators { xian80_to_cgcs2000: XIAN80_TO_CGCS2000, local_grid: sim },
+        operators: Operators {
+            xian80_to_cgcs2000: XIAN80_TO_CGCS2000,
+            local_grid: sim,
+        },
     };
     let p = out.join("world.json");
-    let json = serde_json::to_string_pretty(&summary)
-        .map_err(|e| SampleError::Json { path: p.clone(), message: e.to_string() })?;
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| SampleError::Json {
+        path: p.clone(),
+        message: e.to_string(),
+    })?;
     std::fs::write(&p, json + "\n").map_err(io(&p))?;
     Ok(summary)
 }

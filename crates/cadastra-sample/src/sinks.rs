@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 const XLSX_ROWS: u32 = 1_048_575;
 
 fn io_err(path: &Path, e: std::io::Error) -> SampleError {
-    SampleError::Io { path: path.to_path_buf(), source: e }
+    SampleError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 /// A GBK (or UTF-8) text file written line by line.
@@ -33,7 +36,12 @@ pub struct TextOut {
 impl TextOut {
     pub fn create(path: &Path, gbk: bool, header: &str) -> Result<TextOut, SampleError> {
         let f = File::create(path).map_err(|e| io_err(path, e))?;
-        let mut t = TextOut { path: path.to_path_buf(), w: BufWriter::with_capacity(1 << 20, f), gbk, lines: 0 };
+        let mut t = TextOut {
+            path: path.to_path_buf(),
+            w: BufWriter::with_capacity(1 << 20, f),
+            gbk,
+            lines: 0,
+        };
         t.line(header)?;
         t.lines = 0;
         Ok(t)
@@ -44,12 +52,19 @@ impl TextOut {
         if self.gbk {
             let (bytes, _, bad) = encoding_rs::GBK.encode(s);
             if bad {
-                return Err(SampleError::Encoding { path: self.path.clone(), value: s.to_string() });
+                return Err(SampleError::Encoding {
+                    path: self.path.clone(),
+                    value: s.to_string(),
+                });
             }
-            self.w.write_all(&bytes).map_err(|e| io_err(&self.path, e))?;
+            self.w
+                .write_all(&bytes)
+                .map_err(|e| io_err(&self.path, e))?;
             self.w.write_all(b"\r\n").map_err(|e| io_err(&self.path, e))
         } else {
-            self.w.write_all(s.as_bytes()).map_err(|e| io_err(&self.path, e))?;
+            self.w
+                .write_all(s.as_bytes())
+                .map_err(|e| io_err(&self.path, e))?;
             self.w.write_all(b"\n").map_err(|e| io_err(&self.path, e))
         }
     }
@@ -69,7 +84,11 @@ pub fn csv_field(s: &str) -> String {
 }
 
 fn csv_line(fields: &[String]) -> String {
-    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+    fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A cell of an XLSX row.
@@ -99,27 +118,50 @@ pub struct Book {
 }
 
 fn xerr(path: &Path, e: rust_xlsxwriter::XlsxError) -> SampleError {
-    SampleError::Xlsx { path: path.to_path_buf(), message: e.to_string() }
+    SampleError::Xlsx {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 impl Book {
     pub fn new(path: &Path, sheets: &[(&str, &[&'static str])]) -> Result<Book, SampleError> {
         let mut wb = Workbook::new();
         let when = ExcelDateTime::from_ymd(2019, 1, 1).map_err(|e| xerr(path, e))?;
-        wb.set_properties(&DocProperties::new().set_creation_datetime(&when).set_author("cadastra sample"));
-        let mut b = Book { path: path.to_path_buf(), wb, sheets: Vec::new(), date_fmt: Format::new().set_num_format("yyyy-mm-dd") };
+        wb.set_properties(
+            &DocProperties::new()
+                .set_creation_datetime(&when)
+                .set_author("cadastra sample"),
+        );
+        let mut b = Book {
+            path: path.to_path_buf(),
+            wb,
+            sheets: Vec::new(),
+            date_fmt: Format::new().set_num_format("yyyy-mm-dd"),
+        };
         for (name, header) in sheets {
             let index = b.add_sheet(name, header)?;
-            b.sheets.push(Sheet { name: name.to_string(), header: header.to_vec(), index, part: 1, row: 1, rows: 0 });
+            b.sheets.push(Sheet {
+                name: name.to_string(),
+                header: header.to_vec(),
+                index,
+                part: 1,
+                row: 1,
+                rows: 0,
+            });
         }
         Ok(b)
     }
     fn add_sheet(&mut self, name: &str, header: &[&str]) -> Result<usize, SampleError> {
         let path = self.path.clone();
-        let ws = self.wb.add_worksheet_with_constant_memory().map_err(|e| xerr(&path, e))?;
+        let ws = self
+            .wb
+            .add_worksheet_with_constant_memory()
+            .map_err(|e| xerr(&path, e))?;
         ws.set_name(name).map_err(|e| xerr(&path, e))?;
         for (c, h) in header.iter().enumerate() {
-            ws.write_string(0, c as u16, *h).map_err(|e| xerr(&path, e))?;
+            ws.write_string(0, c as u16, *h)
+                .map_err(|e| xerr(&path, e))?;
         }
         Ok(self.wb.worksheets().len() - 1)
     }
@@ -138,7 +180,10 @@ impl Book {
         let path = self.path.clone();
         let (index, row) = (self.sheets[s].index, self.sheets[s].row);
         let fmt = self.date_fmt.clone();
-        let ws = self.wb.worksheet_from_index(index).map_err(|e| xerr(&path, e))?;
+        let ws = self
+            .wb
+            .worksheet_from_index(index)
+            .map_err(|e| xerr(&path, e))?;
         for (c, cell) in cells.iter().enumerate() {
             let c = c as u16;
             match cell {
@@ -149,7 +194,8 @@ impl Book {
                     ws.write_number(row, c, *v).map_err(|e| xerr(&path, e))?;
                 }
                 Cell::Date(d) => {
-                    ws.write_number_with_format(row, c, d.excel_serial(), &fmt).map_err(|e| xerr(&path, e))?;
+                    ws.write_number_with_format(row, c, d.excel_serial(), &fmt)
+                        .map_err(|e| xerr(&path, e))?;
                 }
                 Cell::Empty => {}
             }
@@ -177,11 +223,23 @@ pub struct ShpLayer {
 impl ShpLayer {
     fn push(&mut self, rec: Vec<Option<String>>, ring: &[geo_types::Coord<f64>]) {
         self.recs.push(rec);
-        self.geoms.push(Some(Geometry::Polygon(Polygon::new(LineString::from(ring.to_vec()), vec![]))));
+        self.geoms.push(Some(Geometry::Polygon(Polygon::new(
+            LineString::from(ring.to_vec()),
+            vec![],
+        ))));
     }
-    pub fn write(&self, path: &Path, spec: &WriteSpec, fields: &[DbfField]) -> Result<usize, SampleError> {
-        write_shapefile(path, spec, fields, &self.recs, &self.geoms)
-            .map_err(|e| SampleError::Shapefile { path: path.to_path_buf(), message: e.to_string() })?;
+    pub fn write(
+        &self,
+        path: &Path,
+        spec: &WriteSpec,
+        fields: &[DbfField],
+    ) -> Result<usize, SampleError> {
+        write_shapefile(path, spec, fields, &self.recs, &self.geoms).map_err(|e| {
+            SampleError::Shapefile {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
         Ok(self.recs.len())
     }
 }
@@ -217,7 +275,11 @@ impl Series {
     }
     fn cert(&mut self, src: Source, r: &RightOut) -> String {
         let y = r.djsj.y;
-        let key = if r.cert == CertKind::House { (r.cert, 0) } else { (r.cert, y) };
+        let key = if r.cert == CertKind::House {
+            (r.cert, 0)
+        } else {
+            (r.cert, y)
+        };
         let n = self.certs.entry(key).or_insert(0);
         *n += 1;
         let (short, city) = match src {
@@ -268,16 +330,22 @@ pub struct SourceSink {
     series: Series,
     zd_rows: u64,
     zjd_rows: u64,
-    pub counts: BTreeMap<String, u64>,
 }
 
 const LAIWU_RIGHTS: &str = "YWH,BDCDYH,QLLX,DJLX,DJYY,QLXZ,SYQMJ,QSSJ,JSSJ,BDCQZH,DJSJ,DBR,QSZT,FDZL,FWJG,GHYT,JZMJ,SZC,ZCS";
-const LAIWU_HOLDERS: &[&str] = &["BDCDYH", "SXH", "QLRMC", "ZJZL", "ZJH", "GYFS", "QLBL", "DH", "DZ", "BDCQZH"];
-const LAIWU_UNITS: &[&str] = &["BDCDYH", "ZRZH", "CH", "HH", "SHBW", "FWYT", "SCJZMJ", "SCTNJZMJ", "SCFTJZMJ", "ZL"];
-const GANG_RIGHTS: &[&str] = &[
-    "YWBH", "DYH", "QLLX", "DJLX", "DJYY", "QLXZ", "MJ", "MJDW", "QSRQ", "ZZRQ", "ZSH", "DJRQ", "DBR", "ZT", "FWJG", "YT", "JZMJ", "SZC", "ZCS",
+const LAIWU_HOLDERS: &[&str] = &[
+    "BDCDYH", "SXH", "QLRMC", "ZJZL", "ZJH", "GYFS", "QLBL", "DH", "DZ", "BDCQZH",
 ];
-const GANG_UNITS: &[&str] = &["DYH", "ZH", "CH", "HH", "SH", "YT", "JZMJ", "TNMJ", "FTMJ", "ZUOLUO"];
+const LAIWU_UNITS: &[&str] = &[
+    "BDCDYH", "ZRZH", "CH", "HH", "SHBW", "FWYT", "SCJZMJ", "SCTNJZMJ", "SCFTJZMJ", "ZL",
+];
+const GANG_RIGHTS: &[&str] = &[
+    "YWBH", "DYH", "QLLX", "DJLX", "DJYY", "QLXZ", "MJ", "MJDW", "QSRQ", "ZZRQ", "ZSH", "DJRQ",
+    "DBR", "ZT", "FWJG", "YT", "JZMJ", "SZC", "ZCS",
+];
+const GANG_UNITS: &[&str] = &[
+    "DYH", "ZH", "CH", "HH", "SH", "YT", "JZMJ", "TNMJ", "FTMJ", "ZUOLUO",
+];
 const GANG_HOLDERS: &str = "DYH,XH,XM,ZJLX,ZJHM,GYFS,FE,DH,DZ,ZSH";
 
 /// DBF fields of 莱城区 ZD.
@@ -386,17 +454,31 @@ impl SourceSink {
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let (rights_csv, holders_csv, book) = match src {
             Source::Laiwu => (
-                Some(TextOut::create(&dir.join("登记_权利.csv"), true, LAIWU_RIGHTS)?),
+                Some(TextOut::create(
+                    &dir.join("登记_权利.csv"),
+                    true,
+                    LAIWU_RIGHTS,
+                )?),
                 None,
-                Book::new(&dir.join("登记_权利人.xlsx"), &[("权利人", LAIWU_HOLDERS), ("户", LAIWU_UNITS)])?,
+                Book::new(
+                    &dir.join("登记_权利人.xlsx"),
+                    &[("权利人", LAIWU_HOLDERS), ("户", LAIWU_UNITS)],
+                )?,
             ),
             _ => {
                 let fd = dir.join("fdyt");
                 std::fs::create_dir_all(&fd).map_err(|e| io_err(&fd, e))?;
                 (
                     None,
-                    Some(TextOut::create(&dir.join("QuanLiRen.csv"), true, GANG_HOLDERS)?),
-                    Book::new(&dir.join("QuanLi.xlsx"), &[("QuanLi", GANG_RIGHTS), ("Hu", GANG_UNITS)])?,
+                    Some(TextOut::create(
+                        &dir.join("QuanLiRen.csv"),
+                        true,
+                        GANG_HOLDERS,
+                    )?),
+                    Book::new(
+                        &dir.join("QuanLi.xlsx"),
+                        &[("QuanLi", GANG_RIGHTS), ("Hu", GANG_UNITS)],
+                    )?,
                 )
             }
         };
@@ -412,12 +494,17 @@ impl SourceSink {
             series: Series::default(),
             zd_rows: 0,
             zjd_rows: 0,
-            counts: BTreeMap::new(),
         })
     }
 
     /// Write one sub-zone.
-    pub fn zone(&mut self, z: ZoneOut, zjd: bool, num: &mut Numbering, shared: &mut Shared) -> Result<(), SampleError> {
+    pub fn zone(
+        &mut self,
+        z: ZoneOut,
+        zjd: bool,
+        num: &mut Numbering,
+        shared: &mut Shared,
+    ) -> Result<(), SampleError> {
         let src = self.src;
         let laiwu = src == Source::Laiwu;
         // parcels
@@ -431,13 +518,32 @@ impl SourceSink {
             };
             let rec = if laiwu {
                 vec![
-                    t(&p.zddm_raw), t(&p.bdcdyh_raw), t(p.zdtzm), t(&p.zl), f2(p.zdmj), t("1"), t(p.yt07),
-                    t(p.qllx), t(p.qlxz), t(&p.djh), t(&p.tfh), t(&p.djzqdm),
+                    t(&p.zddm_raw),
+                    t(&p.bdcdyh_raw),
+                    t(p.zdtzm),
+                    t(&p.zl),
+                    f2(p.zdmj),
+                    t("1"),
+                    t(p.yt07),
+                    t(p.qllx),
+                    t(p.qlxz),
+                    t(&p.djh),
+                    t(&p.tfh),
+                    t(&p.djzqdm),
                 ]
             } else {
                 let mut v = vec![
-                    t(&p.zddm_raw), t(&p.bdcdyh_raw), t(p.zdtzm), t(&p.zl), Some(format!("{:.6}", p.zdmj)),
-                    t(if p.mu { "亩" } else { "平方米" }), t(p.yt17), t(p.qllx), t(p.qlxz), t(&p.djh), t(&p.djzqdm),
+                    t(&p.zddm_raw),
+                    t(&p.bdcdyh_raw),
+                    t(p.zdtzm),
+                    t(&p.zl),
+                    Some(format!("{:.6}", p.zdmj)),
+                    t(if p.mu { "亩" } else { "平方米" }),
+                    t(p.yt17),
+                    t(p.qllx),
+                    t(p.qlxz),
+                    t(&p.djh),
+                    t(&p.djzqdm),
                 ];
                 if zjd {
                     v.remove(10);
@@ -452,7 +558,13 @@ impl SourceSink {
                 self.zd.push(rec, &p.legacy_ring);
             }
             for (k, c) in p.true_ring.iter().enumerate() {
-                shared.vertices.line(&format!("{},{},0,0,{k},{:.3},{:.3},{layer},{row}", src.name(), p.zddm, c.x, c.y))?;
+                shared.vertices.line(&format!(
+                    "{},{},0,0,{k},{:.3},{:.3},{layer},{row}",
+                    src.name(),
+                    p.zddm,
+                    c.x,
+                    c.y
+                ))?;
             }
         }
         // buildings
@@ -462,14 +574,30 @@ impl SourceSink {
             }
             let rec = if laiwu {
                 vec![
-                    t(&b.zrzh), t(&b.zddm), t(&b.jzwmc), t(&b.zl), Some(b.zcs.to_string()), t(b.fwjg), t(b.ghyt),
-                    Some(b.jgrq.compact()), f2(b.zzdmj), f2(b.scjzmj),
+                    t(&b.zrzh),
+                    t(&b.zddm),
+                    t(&b.jzwmc),
+                    t(&b.zl),
+                    Some(b.zcs.to_string()),
+                    t(b.fwjg),
+                    t(b.ghyt),
+                    Some(b.jgrq.compact()),
+                    f2(b.zzdmj),
+                    f2(b.scjzmj),
                 ]
             } else {
                 let key = self.zrz.recs.len() as u64 + k as u64;
                 vec![
-                    t(&b.zrzh), t(&b.zddm), t(&b.jzwmc), t(&b.zl), Some(b.zcs.to_string()), t(b.fwjg), t(b.ghyt),
-                    Some(mixed_date(b.jgrq, key)), f2(b.zzdmj), f2(b.scjzmj),
+                    t(&b.zrzh),
+                    t(&b.zddm),
+                    t(&b.jzwmc),
+                    t(&b.zl),
+                    Some(b.zcs.to_string()),
+                    t(b.fwjg),
+                    t(b.ghyt),
+                    Some(mixed_date(b.jgrq, key)),
+                    f2(b.zzdmj),
+                    f2(b.scjzmj),
                 ]
             };
             self.zrz.push(rec, &b.legacy_ring);
@@ -478,15 +606,29 @@ impl SourceSink {
         for u in &z.units {
             let cells = if laiwu {
                 vec![
-                    Cell::Text(u.bdcdyh.clone()), Cell::Text(u.zrzh.clone()), Cell::Text(u.ch.to_string()),
-                    Cell::Num(f64::from(u.hh)), Cell::Text(u.shbw.clone()), Cell::Text(u.fwyt.to_string()),
-                    Cell::Num(u.scjzmj), Cell::Num(u.sctn), Cell::Num(u.scft), Cell::Text(u.zl.clone()),
+                    Cell::Text(u.bdcdyh.clone()),
+                    Cell::Text(u.zrzh.clone()),
+                    Cell::Text(u.ch.to_string()),
+                    Cell::Num(f64::from(u.hh)),
+                    Cell::Text(u.shbw.clone()),
+                    Cell::Text(u.fwyt.to_string()),
+                    Cell::Num(u.scjzmj),
+                    Cell::Num(u.sctn),
+                    Cell::Num(u.scft),
+                    Cell::Text(u.zl.clone()),
                 ]
             } else {
                 vec![
-                    Cell::Text(u.bdcdyh.clone()), Cell::Text(u.zrzh.clone()), Cell::Num(f64::from(u.ch)),
-                    Cell::Num(f64::from(u.hh)), Cell::Text(u.shbw.clone()), Cell::Text(u.fwyt.to_string()),
-                    Cell::Num(u.scjzmj), Cell::Num(u.sctn), Cell::Num(u.scft), Cell::Text(u.zl.clone()),
+                    Cell::Text(u.bdcdyh.clone()),
+                    Cell::Text(u.zrzh.clone()),
+                    Cell::Num(f64::from(u.ch)),
+                    Cell::Num(f64::from(u.hh)),
+                    Cell::Text(u.shbw.clone()),
+                    Cell::Text(u.fwyt.to_string()),
+                    Cell::Num(u.scjzmj),
+                    Cell::Num(u.sctn),
+                    Cell::Num(u.scft),
+                    Cell::Text(u.zl.clone()),
                 ]
             };
             self.book.row(1, &cells)?;
@@ -501,10 +643,14 @@ impl SourceSink {
             } else {
                 let pn = base_person + k as u64;
                 if pn >= num.ids.capacity() / 2 {
-                    return Err(SampleError::Options("too many people for unique 身份证 numbers".into()));
+                    return Err(SampleError::Options(
+                        "too many people for unique 身份证 numbers".into(),
+                    ));
                 }
                 let id = num.ids.id_card(pn, p.region, p.male, p.bad_check);
-                shared.people.line(&format!("{},{},{}", p.name, id, p.phone))?;
+                shared
+                    .people
+                    .line(&format!("{},{},{}", p.name, id, p.phone))?;
                 ids.push(id);
             }
         }
@@ -518,11 +664,24 @@ impl SourceSink {
             let key = self.book.rows(0) + ri as u64;
             if laiwu {
                 let f = [
-                    ywh.clone(), r.bdcdyh.clone(), r.qllx.into(), r.djlx.into(), r.djyy.into(), r.qlxz.into(),
-                    r.syqmj.map(fmt_num).unwrap_or_default(), opt_iso(r.qssj), opt_iso(r.jssj), cert.clone(), r.djsj.iso(),
-                    r.dbr.into(), r.qszt.into(), h.map(|h| h.fdzl.clone()).unwrap_or_default(),
-                    h.map(|h| h.fwjg.to_string()).unwrap_or_default(), h.map(|h| h.ghyt.to_string()).unwrap_or_default(),
-                    h.map(|h| fmt_num(h.jzmj)).unwrap_or_default(), h.map(|h| h.szc.to_string()).unwrap_or_default(),
+                    ywh.clone(),
+                    r.bdcdyh.clone(),
+                    r.qllx.into(),
+                    r.djlx.into(),
+                    r.djyy.into(),
+                    r.qlxz.into(),
+                    r.syqmj.map(fmt_num).unwrap_or_default(),
+                    opt_iso(r.qssj),
+                    opt_iso(r.jssj),
+                    cert.clone(),
+                    r.djsj.iso(),
+                    r.dbr.into(),
+                    r.qszt.into(),
+                    h.map(|h| h.fdzl.clone()).unwrap_or_default(),
+                    h.map(|h| h.fwjg.to_string()).unwrap_or_default(),
+                    h.map(|h| h.ghyt.to_string()).unwrap_or_default(),
+                    h.map(|h| fmt_num(h.jzmj)).unwrap_or_default(),
+                    h.map(|h| h.szc.to_string()).unwrap_or_default(),
                     h.map(|h| h.zcs.to_string()).unwrap_or_default(),
                 ];
                 if let Some(c) = self.rights_csv.as_mut() {
@@ -531,14 +690,28 @@ impl SourceSink {
             } else {
                 let opt = |v: Option<String>| v.map_or(Cell::Empty, Cell::Text);
                 let cells = vec![
-                    Cell::Text(ywh.clone()), Cell::Text(r.bdcdyh.clone()), Cell::Text(r.qllx.into()),
-                    Cell::Text(r.djlx.into()), Cell::Text(r.djyy.into()), Cell::Text(r.qlxz.into()),
+                    Cell::Text(ywh.clone()),
+                    Cell::Text(r.bdcdyh.clone()),
+                    Cell::Text(r.qllx.into()),
+                    Cell::Text(r.djlx.into()),
+                    Cell::Text(r.djyy.into()),
+                    Cell::Text(r.qlxz.into()),
                     r.syqmj.map_or(Cell::Empty, Cell::Num),
-                    if r.syqmj.is_some() { Cell::Text(if r.mu { "亩" } else { "平方米" }.into()) } else { Cell::Empty },
-                    mixed_cell(r.qssj, key), mixed_cell(r.jssj, key + 1), Cell::Text(cert.clone()),
-                    mixed_cell(Some(r.djsj), key + 2), Cell::Text(r.dbr.into()), Cell::Text(r.qszt.into()),
-                    opt(h.map(|h| h.fwjg.to_string())), opt(h.map(|h| h.ghyt.to_string())),
-                    h.map_or(Cell::Empty, |h| Cell::Num(h.jzmj)), h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.szc))),
+                    if r.syqmj.is_some() {
+                        Cell::Text(if r.mu { "亩" } else { "平方米" }.into())
+                    } else {
+                        Cell::Empty
+                    },
+                    mixed_cell(r.qssj, key),
+                    mixed_cell(r.jssj, key + 1),
+                    Cell::Text(cert.clone()),
+                    mixed_cell(Some(r.djsj), key + 2),
+                    Cell::Text(r.dbr.into()),
+                    Cell::Text(r.qszt.into()),
+                    opt(h.map(|h| h.fwjg.to_string())),
+                    opt(h.map(|h| h.ghyt.to_string())),
+                    h.map_or(Cell::Empty, |h| Cell::Num(h.jzmj)),
+                    h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.szc))),
                     h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.zcs))),
                 ];
                 self.book.row(0, &cells)?;
@@ -552,9 +725,16 @@ impl SourceSink {
                         (_, Some((a, b))) => format!("{}%", a * 100 / b),
                     };
                     let cells = vec![
-                        Cell::Text(r.bdcdyh.clone()), Cell::Num(sxh as f64 + 1.0), Cell::Text(p.name.clone()),
-                        Cell::Text(zjzl.into()), Cell::Text(ids[ho.person].clone()), Cell::Text(ho.gyfs.into()),
-                        Cell::Text(qlbl), Cell::Text(p.phone.clone()), Cell::Text(p.address.clone()), Cell::Text(cert.clone()),
+                        Cell::Text(r.bdcdyh.clone()),
+                        Cell::Num(sxh as f64 + 1.0),
+                        Cell::Text(p.name.clone()),
+                        Cell::Text(zjzl.into()),
+                        Cell::Text(ids[ho.person].clone()),
+                        Cell::Text(ho.gyfs.into()),
+                        Cell::Text(qlbl),
+                        Cell::Text(p.phone.clone()),
+                        Cell::Text(p.address.clone()),
+                        Cell::Text(cert.clone()),
                     ];
                     self.book.row(0, &cells)?;
                 } else {
@@ -565,8 +745,16 @@ impl SourceSink {
                         (_, Some((a, b))) => format!("{}%", a * 100 / b),
                     };
                     let f = [
-                        r.bdcdyh.clone(), (sxh + 1).to_string(), p.name.clone(), zjzl.into(), ids[ho.person].clone(),
-                        ho.gyfs.into(), fe, p.phone.clone(), p.address.clone(), cert.clone(),
+                        r.bdcdyh.clone(),
+                        (sxh + 1).to_string(),
+                        p.name.clone(),
+                        zjzl.into(),
+                        ids[ho.person].clone(),
+                        ho.gyfs.into(),
+                        fe,
+                        p.phone.clone(),
+                        p.address.clone(),
+                        cert.clone(),
                     ];
                     if let Some(c) = self.holders_csv.as_mut() {
                         c.line(&csv_line(&f))?;
@@ -600,9 +788,22 @@ impl SourceSink {
         let name = self.src.name();
         let mut c = BTreeMap::new();
         if self.src == Source::Laiwu {
-            let spec = WriteSpec { prj: Some(XIAN80_CM117_ESRI.to_string()), ..WriteSpec::gbk_undeclared() };
-            c.insert(format!("{name}/ZD.shp"), self.zd.write(&self.dir.join("ZD.shp"), &spec, &laiwu_zd_fields())? as u64);
-            c.insert(format!("{name}/ZRZ.shp"), self.zrz.write(&self.dir.join("ZRZ.shp"), &spec, &laiwu_zrz_fields())? as u64);
+            let spec = WriteSpec {
+                prj: Some(XIAN80_CM117_ESRI.to_string()),
+                ..WriteSpec::gbk_undeclared()
+            };
+            c.insert(
+                format!("{name}/ZD.shp"),
+                self.zd
+                    .write(&self.dir.join("ZD.shp"), &spec, &laiwu_zd_fields())?
+                    as u64,
+            );
+            c.insert(
+                format!("{name}/ZRZ.shp"),
+                self.zrz
+                    .write(&self.dir.join("ZRZ.shp"), &spec, &laiwu_zrz_fields())?
+                    as u64,
+            );
             c.insert(format!("{name}/登记_权利人.xlsx#权利人"), self.book.rows(0));
             c.insert(format!("{name}/登记_权利人.xlsx#户"), self.book.rows(1));
             if let Some(r) = self.rights_csv.take() {
@@ -610,11 +811,25 @@ impl SourceSink {
             }
         } else {
             let spec = WriteSpec::gbk_ldid();
-            c.insert(format!("{name}/ZongDi.shp"), self.zd.write(&self.dir.join("ZongDi.shp"), &spec, &gang_zd_fields(false))? as u64);
-            c.insert(format!("{name}/FangWu.shp"), self.zrz.write(&self.dir.join("FangWu.shp"), &spec, &gang_zrz_fields())? as u64);
+            c.insert(
+                format!("{name}/ZongDi.shp"),
+                self.zd
+                    .write(&self.dir.join("ZongDi.shp"), &spec, &gang_zd_fields(false))?
+                    as u64,
+            );
+            c.insert(
+                format!("{name}/FangWu.shp"),
+                self.zrz
+                    .write(&self.dir.join("FangWu.shp"), &spec, &gang_zrz_fields())?
+                    as u64,
+            );
             c.insert(
                 format!("{name}/fdyt/ZJD.shp"),
-                self.zjd.write(&self.dir.join("fdyt").join("ZJD.shp"), &spec, &gang_zd_fields(true))? as u64,
+                self.zjd.write(
+                    &self.dir.join("fdyt").join("ZJD.shp"),
+                    &spec,
+                    &gang_zd_fields(true),
+                )? as u64,
             );
             c.insert(format!("{name}/QuanLi.xlsx#QuanLi"), self.book.rows(0));
             c.insert(format!("{name}/QuanLi.xlsx#Hu"), self.book.rows(1));
