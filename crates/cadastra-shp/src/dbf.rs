@@ -167,8 +167,7 @@ fn parse_header(path: &Path, b: &[u8], warnings: &mut Vec<String>) -> Result<Hea
         if d[0] == 0x0D {
             break;
         }
-        let name_end = d[..11].iter().position(|&c| c == 0).unwrap_or(11);
-        let _ = name_end; // names are cut at NUL after decoding (UTF-16 names contain NULs)
+        // the name is kept whole: it is cut at NUL after decoding (UTF-16 names hold NULs)
         fields.push(RawField {
             name: d[..11].to_vec(),
             kind: FieldKind::from_byte(d[11]),
@@ -181,9 +180,10 @@ fn parse_header(path: &Path, b: &[u8], warnings: &mut Vec<String>) -> Result<Hea
             offset: 0,
         });
     }
-    let mut total: usize = 1 + fields.iter().map(|f| usize::from(f.length)).sum::<usize>();
-    if total > record_len && record_len > 0 {
-        // Clipper-style wide text fields keep the high byte of the width in "decimals"
+    let total: usize = 1 + fields.iter().map(|f| usize::from(f.length)).sum::<usize>();
+    if total != record_len && record_len > 0 {
+        // Clipper-style wide text fields keep the high byte of the width in "decimals": the
+        // one-byte widths then fall short of the record length and the two-byte ones match it
         let clipper: usize = 1 + fields
             .iter()
             .enumerate()
@@ -203,19 +203,17 @@ fn parse_header(path: &Path, b: &[u8], warnings: &mut Vec<String>) -> Result<Hea
                     f.length = u16::from(d[16]) + 256 * u16::from(d[17]);
                 }
             }
-            total = clipper;
             warnings.push(format!(
                 "{}: text fields wider than 255 bytes (Clipper-style widths) detected",
                 path.display()
             ));
-        } else {
+        } else if total > record_len {
             return Err(bad(
                 path,
                 format!("fields need {total} bytes per record but records are {record_len} bytes"),
             ));
         }
     }
-    let _ = total;
     let mut offset = 1;
     for f in &mut fields {
         f.offset = offset;
@@ -1099,5 +1097,91 @@ mod tests {
         assert!(is_date(b"20240229"));
         assert!(!is_date(b"20241301"));
         assert!(!is_date(b"2024-1-1"));
+    }
+
+    /// A DBF image: fields (name, type, width byte, decimals byte) and raw records.
+    fn dbf_bytes(fields: &[(&str, u8, u8, u8)], record_len: u16, records: &[&[u8]]) -> Vec<u8> {
+        let mut b = vec![0u8; 32];
+        b[0] = 3;
+        b[4..8].copy_from_slice(&(records.len() as u32).to_le_bytes());
+        let header_len = 32 + 32 * fields.len() as u16 + 1;
+        b[8..10].copy_from_slice(&header_len.to_le_bytes());
+        b[10..12].copy_from_slice(&record_len.to_le_bytes());
+        for (name, kind, width, dec) in fields {
+            let mut d = [0u8; 32];
+            d[..name.len()].copy_from_slice(name.as_bytes());
+            d[11] = *kind;
+            d[16] = *width;
+            d[17] = *dec;
+            b.extend_from_slice(&d);
+        }
+        b.push(0x0D);
+        for r in records {
+            b.extend_from_slice(r);
+        }
+        b.push(0x1A);
+        b
+    }
+
+    fn decode(bytes: &[u8]) -> DbfTable {
+        decode_dbf(
+            Path::new("t.dbf"),
+            bytes,
+            &ReadOptions::default(),
+            None,
+            None,
+            0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn clipper_wide_text_fields_are_read_whole() {
+        // a 300-byte C field: width byte 44, high byte 1 in "decimals"
+        let mut rec = vec![b' '];
+        rec.extend_from_slice(&[b'x'; 299]);
+        rec.push(b'y');
+        let t = decode(&dbf_bytes(&[("NOTE", b'C', 44, 1)], 301, &[&rec]));
+        assert_eq!(t.fields[0].length, 300);
+        let v = t.columns[0].get(0).unwrap();
+        assert_eq!((v.len(), v.ends_with("xy")), (300, true));
+        assert!(t.warnings.iter().any(|w| w.contains("Clipper")));
+    }
+
+    #[test]
+    fn decimal_comma_is_only_read_where_the_field_has_decimals() {
+        let recs: [&[u8]; 2] = [b"  64,300  1,234", b"   1.500      7"];
+        let t = decode(&dbf_bytes(
+            &[("A", b'N', 7, 3), ("B", b'N', 7, 0)],
+            15,
+            &recs,
+        ));
+        assert_eq!(t.columns[0].get(0), Some("64.300"));
+        assert_eq!(t.columns[1].get(0), None);
+        assert_eq!(t.columns[0].get(1), Some("1.500"));
+        assert_eq!(t.columns[1].get(1), Some("7"));
+        let kinds: Vec<(usize, ProblemKind)> = t.problems.iter().map(|p| (p.row, p.kind)).collect();
+        assert_eq!(
+            kinds,
+            [(0, ProblemKind::DecimalComma), (0, ProblemKind::BadNumber)]
+        );
+        assert_eq!(t.problems[1].raw, b"  1,234");
+    }
+
+    #[test]
+    fn fields_wider_than_the_record_are_refused() {
+        let err = decode_dbf(
+            Path::new("bad.dbf"),
+            &dbf_bytes(&[("A", b'C', 10, 0)], 5, &[b"     "]),
+            &ReadOptions::default(),
+            None,
+            None,
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("bad.dbf") && err.to_string().contains("11 bytes"),
+            "{err}"
+        );
     }
 }
