@@ -958,13 +958,8 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     });
                 }
                 unit_keys.push((first_unit, n_units as usize));
-                let mut true_ring = closed_cw(&ccw);
-                let mut legacy_ring = true_ring.clone();
-                legacy.apply(&mut legacy_ring)?;
-                if matches!(legacy, Legacy::None) {
-                    true_ring.clear();
-                    true_ring.extend_from_slice(&legacy_ring);
-                }
+                let true_ring = closed_cw(&ccw);
+                let legacy_ring = true_ring.clone(); // converted for the whole zone below
                 out.buildings.push(BuildingOut {
                     zrzh,
                     zddm: zddm.clone(),
@@ -1112,14 +1107,7 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
         }
         // ---- geometry out
         let true_ring = closed_cw(&geo[i].drawn);
-        let mut legacy_ring = true_ring.clone();
-        legacy.apply(&mut legacy_ring)?;
-        let c = legacy_ring[0];
-        let tfh = format!(
-            "{:.2}-{:.2}",
-            (c.y / 250.0).floor() * 0.25,
-            ((c.x % 1_000_000.0) / 250.0).floor() * 0.25
-        );
+        let legacy_ring = true_ring.clone(); // converted for the whole zone below
         let djh = match src {
             Source::Laiwu => format!("{:02}-{:03}-{:04}", sz.djq % 100, sz.djzq, seq),
             _ => format!("{:02}{:03}{:04}", sz.djq % 100, sz.djzq, seq),
@@ -1137,7 +1125,7 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
             qllx,
             qlxz: l.qlxz,
             djh,
-            tfh,
+            tfh: String::new(),
             djzqdm: djzqdm.clone(),
             true_ring,
             legacy_ring,
@@ -1187,7 +1175,54 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
         });
     }
     out.persons = people.list;
+    convert_zone(&mut out, legacy)?;
     Ok(out)
+}
+
+/// Convert every ring of the zone to the delivered coordinates, each distinct vertex once (in
+/// one batch), so shared vertices stay bit-identical; then the map sheet numbers (1:500, from
+/// the delivered coordinates of the first vertex).
+fn convert_zone(out: &mut ZoneOut, legacy: &Legacy<'_>) -> Result<(), SampleError> {
+    let key = |c: &Coord<f64>| (c.x.to_bits(), c.y.to_bits());
+    let mut keys: Vec<(u64, u64)> = out
+        .parcels
+        .iter()
+        .flat_map(|p| p.legacy_ring.iter())
+        .chain(out.buildings.iter().flat_map(|b| b.legacy_ring.iter()))
+        .map(key)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut pts: Vec<Coord<f64>> = keys
+        .iter()
+        .map(|&(x, y)| Coord {
+            x: f64::from_bits(x),
+            y: f64::from_bits(y),
+        })
+        .collect();
+    legacy.apply(&mut pts)?;
+    let rings = out
+        .parcels
+        .iter_mut()
+        .map(|p| &mut p.legacy_ring)
+        .chain(out.buildings.iter_mut().map(|b| &mut b.legacy_ring));
+    for ring in rings {
+        for c in ring.iter_mut() {
+            // every vertex is in `keys` by construction
+            if let Ok(i) = keys.binary_search(&key(c)) {
+                *c = pts[i];
+            }
+        }
+    }
+    for p in &mut out.parcels {
+        let c = p.legacy_ring[0];
+        p.tfh = format!(
+            "{:.2}-{:.2}",
+            (c.y / 250.0).floor() * 0.25,
+            ((c.x % 1_000_000.0) / 250.0).floor() * 0.25
+        );
+    }
+    Ok(())
 }
 
 trait PlusDays {

@@ -259,8 +259,8 @@ fn run_source(
     let total = zones.iter().map(Subzone::parcels).sum::<usize>() as u64;
     let mut done = 0u64;
     let batch = BATCH * rayon::current_num_threads().max(1);
-    for chunk in zones.chunks(batch) {
-        let built: Vec<Result<build::ZoneOut, SampleError>> = chunk
+    let build_batch = |chunk: &[Subzone]| -> Result<Vec<(build::ZoneOut, bool)>, SampleError> {
+        chunk
             .par_iter()
             .map_init(
                 || Xian80::new(op7),
@@ -274,15 +274,33 @@ fn run_source(
                             zone_prefix: src == Source::Gangcheng,
                         }
                     };
-                    build(sz, &legacy)
+                    Ok((build(sz, &legacy)?, sz.zjd))
                 },
             )
-            .collect();
-        for (z, sz) in built.into_iter().zip(chunk) {
-            sink.zone(z?, sz.zjd, num, shared)?;
-            done += sz.parcels() as u64;
-        }
+            .collect()
+    };
+    // build batch k+1 while batch k is written
+    let mut pending: Option<(Vec<(build::ZoneOut, bool)>, u64)> = None;
+    let mut chunks = zones.chunks(batch);
+    loop {
+        let next = chunks.next();
+        let (built, written) = rayon::join(
+            || {
+                next.map(|c| {
+                    build_batch(c).map(|b| (b, c.iter().map(|z| z.parcels() as u64).sum::<u64>()))
+                })
+            },
+            || match pending.take() {
+                Some((p, n)) => sink.write_batch(p, num, shared).map(|()| n),
+                None => Ok(0),
+            },
+        );
+        done += written?;
         progress(src.name(), done, total);
+        match built {
+            Some(b) => pending = Some(b?),
+            None => break,
+        }
     }
     progress(&format!("{}: writing shapefiles", src.name()), done, total);
     sink.finish()

@@ -9,8 +9,10 @@ use crate::plan::Source;
 use crate::SampleError;
 use cadastra_shp::{write_shapefile, DbfField, WriteSpec};
 use geo_types::{Geometry, LineString, Polygon};
+use rayon::prelude::*;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -25,11 +27,65 @@ fn io_err(path: &Path, e: std::io::Error) -> SampleError {
     }
 }
 
+/// GBK encoding with a memo per character: encoding_rs searches its index for every CJK
+/// character, the memo makes it a table lookup.
+#[derive(Default)]
+pub struct Gbk {
+    cjk: Vec<[u8; 2]>,
+    other: BTreeMap<char, Vec<u8>>,
+}
+
+const CJK0: u32 = 0x4E00;
+const CJK1: u32 = 0xA000;
+
+impl Gbk {
+    /// Append the GBK bytes of `s` to `out`; false if a character has no GBK code.
+    pub fn encode(&mut self, s: &str, out: &mut Vec<u8>) -> bool {
+        if self.cjk.is_empty() {
+            self.cjk = vec![[0, 0]; (CJK1 - CJK0) as usize];
+        }
+        for c in s.chars() {
+            let u = c as u32;
+            if u < 0x80 {
+                out.push(u as u8);
+                continue;
+            }
+            if (CJK0..CJK1).contains(&u) {
+                let slot = &mut self.cjk[(u - CJK0) as usize];
+                if slot[0] == 0 {
+                    let mut tmp = [0; 4];
+                    let (b, _, bad) = encoding_rs::GBK.encode(c.encode_utf8(&mut tmp));
+                    if bad || b.len() != 2 {
+                        return false;
+                    }
+                    *slot = [b[0], b[1]];
+                }
+                out.extend_from_slice(slot);
+                continue;
+            }
+            let b = match self.other.get(&c) {
+                Some(b) => b,
+                None => {
+                    let mut tmp = [0; 4];
+                    let (b, _, bad) = encoding_rs::GBK.encode(c.encode_utf8(&mut tmp));
+                    if bad {
+                        return false;
+                    }
+                    self.other.entry(c).or_insert(b.into_owned())
+                }
+            };
+            out.extend_from_slice(b);
+        }
+        true
+    }
+}
+
 /// A GBK (or UTF-8) text file written line by line.
 pub struct TextOut {
     path: PathBuf,
     w: BufWriter<File>,
-    gbk: bool,
+    gbk: Option<Gbk>,
+    buf: Vec<u8>,
     pub lines: u64,
 }
 
@@ -39,7 +95,8 @@ impl TextOut {
         let mut t = TextOut {
             path: path.to_path_buf(),
             w: BufWriter::with_capacity(1 << 20, f),
-            gbk,
+            gbk: gbk.then(Gbk::default),
+            buf: Vec::new(),
             lines: 0,
         };
         t.line(header)?;
@@ -49,24 +106,29 @@ impl TextOut {
     /// Write one record line (CRLF for the GBK vendor files, LF for UTF-8 truth files).
     pub fn line(&mut self, s: &str) -> Result<(), SampleError> {
         self.lines += 1;
-        if self.gbk {
-            let (bytes, _, bad) = encoding_rs::GBK.encode(s);
-            if bad {
+        if let Some(g) = self.gbk.as_mut() {
+            self.buf.clear();
+            if !g.encode(s, &mut self.buf) {
                 return Err(SampleError::Encoding {
                     path: self.path.clone(),
                     value: s.to_string(),
                 });
             }
+            self.buf.extend_from_slice(b"\r\n");
             self.w
-                .write_all(&bytes)
-                .map_err(|e| io_err(&self.path, e))?;
-            self.w.write_all(b"\r\n").map_err(|e| io_err(&self.path, e))
+                .write_all(&self.buf)
+                .map_err(|e| io_err(&self.path, e))
         } else {
             self.w
                 .write_all(s.as_bytes())
                 .map_err(|e| io_err(&self.path, e))?;
             self.w.write_all(b"\n").map_err(|e| io_err(&self.path, e))
         }
+    }
+    /// Append pre-encoded lines.
+    pub fn raw(&mut self, bytes: &[u8], lines: u64) -> Result<(), SampleError> {
+        self.lines += lines;
+        self.w.write_all(bytes).map_err(|e| io_err(&self.path, e))
     }
     pub fn finish(mut self) -> Result<u64, SampleError> {
         self.w.flush().map_err(|e| io_err(&self.path, e))?;
@@ -128,6 +190,8 @@ impl Book {
     pub fn new(path: &Path, sheets: &[(&str, &[&'static str])]) -> Result<Book, SampleError> {
         let mut wb = Workbook::new();
         let when = ExcelDateTime::from_ymd(2019, 1, 1).map_err(|e| xerr(path, e))?;
+        // level 1: the files are written once and read by machines; deflate dominated the run
+        wb.set_zip_compression_level(1);
         wb.set_properties(
             &DocProperties::new()
                 .set_creation_datetime(&when)
@@ -258,44 +322,95 @@ pub struct Numbering {
     pub next_company: u64,
 }
 
-/// Per-source certificate and business-number series.
+/// Per-source certificate and business-number counters.
 #[derive(Default)]
 struct Series {
     ywh: u64,
     certs: BTreeMap<(CertKind, i32), u32>,
 }
 
-impl Series {
-    fn ywh(&mut self, src: Source, d: Date) -> String {
-        self.ywh += 1;
-        match src {
-            Source::Gangcheng => format!("GC{}{:06}", d.compact(), self.ywh),
-            _ => format!("{}{:07}", d.compact(), self.ywh),
-        }
+fn ywh_text(src: Source, n: u64, d: Date) -> String {
+    match src {
+        Source::Gangcheng => format!("GC{}{:06}", d.compact(), n),
+        _ => format!("{}{:07}", d.compact(), n),
     }
-    fn cert(&mut self, src: Source, r: &RightOut) -> String {
-        let y = r.djsj.y;
-        let key = if r.cert == CertKind::House {
-            (r.cert, 0)
-        } else {
-            (r.cert, y)
-        };
-        let n = self.certs.entry(key).or_insert(0);
-        *n += 1;
-        let (short, city) = match src {
-            Source::Laiwu => ("莱城", "莱芜市"),
-            Source::Gangcheng => ("钢城", "莱芜市钢城区"),
-            Source::Jinan => ("章", "济南市章丘区"),
-        };
-        match r.cert {
-            CertKind::Unified => format!("鲁({y}){city}不动产权第{:07}号", n),
-            CertKind::StateLand => format!("{short}国用({y})第{:05}号", n),
-            CertKind::CollectiveLand => format!("{short}集用({y})第{:05}号", n),
-            CertKind::House => format!("莱房权证{short}字第{:06}号", n),
-            CertKind::Farm => format!("{short}农地承包权({y})第{:05}号", n),
-            CertKind::Forest => format!("{short}林证字({y})第{:05}号", n),
-        }
+}
+
+fn cert_key(r: &RightOut) -> (CertKind, i32) {
+    if r.cert == CertKind::House {
+        (r.cert, 0)
+    } else {
+        (r.cert, r.djsj.y)
     }
+}
+
+fn cert_text(src: Source, r: &RightOut, n: u32) -> String {
+    let y = r.djsj.y;
+    let (short, city) = match src {
+        Source::Laiwu => ("莱城", "莱芜市"),
+        Source::Gangcheng => ("钢城", "莱芜市钢城区"),
+        Source::Jinan => ("章", "济南市章丘区"),
+    };
+    match r.cert {
+        CertKind::Unified => format!("鲁({y}){city}不动产权第{:07}号", n),
+        CertKind::StateLand => format!("{short}国用({y})第{:05}号", n),
+        CertKind::CollectiveLand => format!("{short}集用({y})第{:05}号", n),
+        CertKind::House => format!("莱房权证{short}字第{:06}号", n),
+        CertKind::Farm => format!("{short}农地承包权({y})第{:05}号", n),
+        CertKind::Forest => format!("{short}林证字({y})第{:05}号", n),
+    }
+}
+
+/// Where a sub-zone's numbers and rows start.
+struct Bases {
+    zd_row: u64,
+    zjd_row: u64,
+    zrz_row: u64,
+    sheet0_row: u64,
+    person: u64,
+    company: u64,
+    ywh: u64,
+    certs: BTreeMap<(CertKind, i32), u32>,
+}
+
+/// A shapefile record and its ring.
+type ShpRecord = (Vec<Option<String>>, Vec<geo_types::Coord<f64>>);
+
+/// A sub-zone's records, formatted.
+#[derive(Default)]
+struct Formatted {
+    zd: Vec<ShpRecord>,
+    zjd: Vec<ShpRecord>,
+    zrz: Vec<ShpRecord>,
+    rights_csv: Vec<u8>,
+    rights_lines: u64,
+    holders_csv: Vec<u8>,
+    holders_lines: u64,
+    vertices: Vec<u8>,
+    vertex_lines: u64,
+    people: Vec<u8>,
+    people_lines: u64,
+    sheet0: Vec<Vec<Cell>>,
+    sheet1: Vec<Vec<Cell>>,
+    truth: Vec<Truth>,
+    tjunctions: Vec<(String, String, String, String)>,
+}
+
+thread_local! {
+    static GBK: std::cell::RefCell<Gbk> = std::cell::RefCell::new(Gbk::default());
+}
+
+/// Append `line` in GBK plus CRLF.
+fn gbk_line(line: &str, out: &mut Vec<u8>) -> Result<(), SampleError> {
+    let ok = GBK.with(|g| g.borrow_mut().encode(line, out));
+    if !ok {
+        return Err(SampleError::Encoding {
+            path: PathBuf::from("(csv line)"),
+            value: line.to_string(),
+        });
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
 }
 
 /// Ground-truth row as written.
@@ -330,6 +445,8 @@ pub struct SourceSink {
     series: Series,
     zd_rows: u64,
     zjd_rows: u64,
+    zrz_rows: u64,
+    sheet0_rows: u64,
 }
 
 const LAIWU_RIGHTS: &str = "YWH,BDCDYH,QLLX,DJLX,DJYY,QLXZ,SYQMJ,QSSJ,JSSJ,BDCQZH,DJSJ,DBR,QSZT,FDZL,FWJG,GHYT,JZMJ,SZC,ZCS";
@@ -494,291 +611,90 @@ impl SourceSink {
             series: Series::default(),
             zd_rows: 0,
             zjd_rows: 0,
+            zrz_rows: 0,
+            sheet0_rows: 0,
         })
     }
 
-    /// Write one sub-zone.
-    pub fn zone(
+    /// Write a batch of built sub-zones (in plan order): numbers are handed out sequentially,
+    /// the records are formatted in parallel, then appended in order.
+    pub fn write_batch(
         &mut self,
-        z: ZoneOut,
-        zjd: bool,
+        zones: Vec<(ZoneOut, bool)>,
         num: &mut Numbering,
         shared: &mut Shared,
     ) -> Result<(), SampleError> {
+        let mut bases = Vec::with_capacity(zones.len());
+        for (z, zjd) in &zones {
+            let b = Bases {
+                zd_row: self.zd_rows,
+                zjd_row: self.zjd_rows,
+                zrz_row: self.zrz_rows,
+                sheet0_row: self.sheet0_rows,
+                person: num.next_person,
+                company: num.next_company,
+                ywh: self.series.ywh,
+                certs: self.series.certs.clone(),
+            };
+            if *zjd {
+                self.zjd_rows += z.parcels.len() as u64;
+            } else {
+                self.zd_rows += z.parcels.len() as u64;
+                self.zrz_rows += z.buildings.len() as u64;
+            }
+            let companies = z.persons.iter().filter(|p| p.company).count() as u64;
+            num.next_person += z.persons.len() as u64;
+            num.next_company += companies;
+            if num.next_person >= num.ids.capacity() / 2 {
+                return Err(SampleError::Options(
+                    "too many people for unique 身份证 numbers".into(),
+                ));
+            }
+            self.series.ywh += z.rights.len() as u64;
+            for r in &z.rights {
+                *self.series.certs.entry(cert_key(r)).or_insert(0) += 1;
+            }
+            self.sheet0_rows += if self.src == Source::Laiwu {
+                z.rights.iter().map(|r| r.holders.len() as u64).sum::<u64>()
+            } else {
+                z.rights.len() as u64
+            };
+            bases.push(b);
+        }
         let src = self.src;
-        let laiwu = src == Source::Laiwu;
-        // parcels
-        for p in &z.parcels {
-            let (layer, row) = if zjd {
-                self.zjd_rows += 1;
-                ("ZJD", self.zjd_rows - 1)
-            } else {
-                self.zd_rows += 1;
-                (if laiwu { "ZD" } else { "ZongDi" }, self.zd_rows - 1)
-            };
-            let rec = if laiwu {
-                vec![
-                    t(&p.zddm_raw),
-                    t(&p.bdcdyh_raw),
-                    t(p.zdtzm),
-                    t(&p.zl),
-                    f2(p.zdmj),
-                    t("1"),
-                    t(p.yt07),
-                    t(p.qllx),
-                    t(p.qlxz),
-                    t(&p.djh),
-                    t(&p.tfh),
-                    t(&p.djzqdm),
-                ]
-            } else {
-                let mut v = vec![
-                    t(&p.zddm_raw),
-                    t(&p.bdcdyh_raw),
-                    t(p.zdtzm),
-                    t(&p.zl),
-                    Some(format!("{:.6}", p.zdmj)),
-                    t(if p.mu { "亩" } else { "平方米" }),
-                    t(p.yt17),
-                    t(p.qllx),
-                    t(p.qlxz),
-                    t(&p.djh),
-                    t(&p.djzqdm),
-                ];
-                if zjd {
-                    v.remove(10);
-                    v.remove(9);
-                    v.remove(5);
-                }
-                v
-            };
-            if zjd {
-                self.zjd.push(rec, &p.legacy_ring);
-            } else {
-                self.zd.push(rec, &p.legacy_ring);
+        let ids = &num.ids;
+        let formatted: Vec<Result<Formatted, SampleError>> = zones
+            .par_iter()
+            .zip(bases.par_iter())
+            .map(|((z, zjd), b)| format_zone(src, z, *zjd, b, ids))
+            .collect();
+        for f in formatted {
+            let f = f?;
+            for (rec, ring) in f.zd {
+                self.zd.push(rec, &ring);
             }
-            for (k, c) in p.true_ring.iter().enumerate() {
-                shared.vertices.line(&format!(
-                    "{},{},0,0,{k},{:.3},{:.3},{layer},{row}",
-                    src.name(),
-                    p.zddm,
-                    c.x,
-                    c.y
-                ))?;
+            for (rec, ring) in f.zjd {
+                self.zjd.push(rec, &ring);
             }
-        }
-        // buildings
-        for (k, b) in z.buildings.iter().enumerate() {
-            if zjd {
-                continue;
+            for (rec, ring) in f.zrz {
+                self.zrz.push(rec, &ring);
             }
-            let rec = if laiwu {
-                vec![
-                    t(&b.zrzh),
-                    t(&b.zddm),
-                    t(&b.jzwmc),
-                    t(&b.zl),
-                    Some(b.zcs.to_string()),
-                    t(b.fwjg),
-                    t(b.ghyt),
-                    Some(b.jgrq.compact()),
-                    f2(b.zzdmj),
-                    f2(b.scjzmj),
-                ]
-            } else {
-                let key = self.zrz.recs.len() as u64 + k as u64;
-                vec![
-                    t(&b.zrzh),
-                    t(&b.zddm),
-                    t(&b.jzwmc),
-                    t(&b.zl),
-                    Some(b.zcs.to_string()),
-                    t(b.fwjg),
-                    t(b.ghyt),
-                    Some(mixed_date(b.jgrq, key)),
-                    f2(b.zzdmj),
-                    f2(b.scjzmj),
-                ]
-            };
-            self.zrz.push(rec, &b.legacy_ring);
-        }
-        // house units
-        for u in &z.units {
-            let cells = if laiwu {
-                vec![
-                    Cell::Text(u.bdcdyh.clone()),
-                    Cell::Text(u.zrzh.clone()),
-                    Cell::Text(u.ch.to_string()),
-                    Cell::Num(f64::from(u.hh)),
-                    Cell::Text(u.shbw.clone()),
-                    Cell::Text(u.fwyt.to_string()),
-                    Cell::Num(u.scjzmj),
-                    Cell::Num(u.sctn),
-                    Cell::Num(u.scft),
-                    Cell::Text(u.zl.clone()),
-                ]
-            } else {
-                vec![
-                    Cell::Text(u.bdcdyh.clone()),
-                    Cell::Text(u.zrzh.clone()),
-                    Cell::Num(f64::from(u.ch)),
-                    Cell::Num(f64::from(u.hh)),
-                    Cell::Text(u.shbw.clone()),
-                    Cell::Text(u.fwyt.to_string()),
-                    Cell::Num(u.scjzmj),
-                    Cell::Num(u.sctn),
-                    Cell::Num(u.scft),
-                    Cell::Text(u.zl.clone()),
-                ]
-            };
-            self.book.row(1, &cells)?;
-        }
-        // global person numbers for this zone
-        let base_person = num.next_person;
-        let mut ids: Vec<String> = Vec::with_capacity(z.persons.len());
-        for (k, p) in z.persons.iter().enumerate() {
-            if p.company {
-                ids.push(uscc(num.next_company, p.region));
-                num.next_company += 1;
-            } else {
-                let pn = base_person + k as u64;
-                if pn >= num.ids.capacity() / 2 {
-                    return Err(SampleError::Options(
-                        "too many people for unique 身份证 numbers".into(),
-                    ));
-                }
-                let id = num.ids.id_card(pn, p.region, p.male, p.bad_check);
-                shared
-                    .people
-                    .line(&format!("{},{},{}", p.name, id, p.phone))?;
-                ids.push(id);
+            if let Some(c) = self.rights_csv.as_mut() {
+                c.raw(&f.rights_csv, f.rights_lines)?;
             }
-        }
-        num.next_person += z.persons.len() as u64;
-        // rights and holders
-        let mut ywhs = Vec::with_capacity(z.rights.len());
-        for (ri, r) in z.rights.iter().enumerate() {
-            let ywh = self.series.ywh(src, r.djsj);
-            let cert = self.series.cert(src, r);
-            let h = r.house.as_ref();
-            let key = self.book.rows(0) + ri as u64;
-            if laiwu {
-                let f = [
-                    ywh.clone(),
-                    r.bdcdyh.clone(),
-                    r.qllx.into(),
-                    r.djlx.into(),
-                    r.djyy.into(),
-                    r.qlxz.into(),
-                    r.syqmj.map(fmt_num).unwrap_or_default(),
-                    opt_iso(r.qssj),
-                    opt_iso(r.jssj),
-                    cert.clone(),
-                    r.djsj.iso(),
-                    r.dbr.into(),
-                    r.qszt.into(),
-                    h.map(|h| h.fdzl.clone()).unwrap_or_default(),
-                    h.map(|h| h.fwjg.to_string()).unwrap_or_default(),
-                    h.map(|h| h.ghyt.to_string()).unwrap_or_default(),
-                    h.map(|h| fmt_num(h.jzmj)).unwrap_or_default(),
-                    h.map(|h| h.szc.to_string()).unwrap_or_default(),
-                    h.map(|h| h.zcs.to_string()).unwrap_or_default(),
-                ];
-                if let Some(c) = self.rights_csv.as_mut() {
-                    c.line(&csv_line(&f))?;
-                }
-            } else {
-                let opt = |v: Option<String>| v.map_or(Cell::Empty, Cell::Text);
-                let cells = vec![
-                    Cell::Text(ywh.clone()),
-                    Cell::Text(r.bdcdyh.clone()),
-                    Cell::Text(r.qllx.into()),
-                    Cell::Text(r.djlx.into()),
-                    Cell::Text(r.djyy.into()),
-                    Cell::Text(r.qlxz.into()),
-                    r.syqmj.map_or(Cell::Empty, Cell::Num),
-                    if r.syqmj.is_some() {
-                        Cell::Text(if r.mu { "亩" } else { "平方米" }.into())
-                    } else {
-                        Cell::Empty
-                    },
-                    mixed_cell(r.qssj, key),
-                    mixed_cell(r.jssj, key + 1),
-                    Cell::Text(cert.clone()),
-                    mixed_cell(Some(r.djsj), key + 2),
-                    Cell::Text(r.dbr.into()),
-                    Cell::Text(r.qszt.into()),
-                    opt(h.map(|h| h.fwjg.to_string())),
-                    opt(h.map(|h| h.ghyt.to_string())),
-                    h.map_or(Cell::Empty, |h| Cell::Num(h.jzmj)),
-                    h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.szc))),
-                    h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.zcs))),
-                ];
-                self.book.row(0, &cells)?;
+            if let Some(c) = self.holders_csv.as_mut() {
+                c.raw(&f.holders_csv, f.holders_lines)?;
             }
-            for (sxh, ho) in r.holders.iter().enumerate() {
-                let p = &z.persons[ho.person];
-                let zjzl = if p.company { "8" } else { "1" };
-                if laiwu {
-                    let qlbl = match (ho.gyfs, ho.share) {
-                        ("1", _) | (_, None) => String::new(),
-                        (_, Some((a, b))) => format!("{}%", a * 100 / b),
-                    };
-                    let cells = vec![
-                        Cell::Text(r.bdcdyh.clone()),
-                        Cell::Num(sxh as f64 + 1.0),
-                        Cell::Text(p.name.clone()),
-                        Cell::Text(zjzl.into()),
-                        Cell::Text(ids[ho.person].clone()),
-                        Cell::Text(ho.gyfs.into()),
-                        Cell::Text(qlbl),
-                        Cell::Text(p.phone.clone()),
-                        Cell::Text(p.address.clone()),
-                        Cell::Text(cert.clone()),
-                    ];
-                    self.book.row(0, &cells)?;
-                } else {
-                    let fe = match (ho.gyfs, ho.share) {
-                        ("1", _) | (_, None) => String::new(),
-                        (_, Some((1, 1))) => "1".into(),
-                        (_, Some((a, b))) if key % 2 == 0 => format!("{a}/{b}"),
-                        (_, Some((a, b))) => format!("{}%", a * 100 / b),
-                    };
-                    let f = [
-                        r.bdcdyh.clone(),
-                        (sxh + 1).to_string(),
-                        p.name.clone(),
-                        zjzl.into(),
-                        ids[ho.person].clone(),
-                        ho.gyfs.into(),
-                        fe,
-                        p.phone.clone(),
-                        p.address.clone(),
-                        cert.clone(),
-                    ];
-                    if let Some(c) = self.holders_csv.as_mut() {
-                        c.line(&csv_line(&f))?;
-                    }
-                }
+            shared.vertices.raw(&f.vertices, f.vertex_lines)?;
+            shared.people.raw(&f.people, f.people_lines)?;
+            for row in &f.sheet0 {
+                self.book.row(0, row)?;
             }
-            ywhs.push(ywh);
-        }
-        for tr in z.truth {
-            let mut row = Truth {
-                rule: tr.rule,
-                layer: tr.layer,
-                feature_key: tr.feature_key,
-                other_key: tr.other_key,
-                source: src.name(),
-                note: tr.note,
-            };
-            if let Some(ri) = tr.right {
-                row.feature_key = ywhs[ri].clone();
+            for row in &f.sheet1 {
+                self.book.row(1, row)?;
             }
-            shared.truth.push(row);
-        }
-        for (a, b, c) in z.tjunctions {
-            shared.tjunctions.push((src.name().to_string(), a, b, c));
+            shared.truth.extend(f.truth);
+            shared.tjunctions.extend(f.tjunctions);
         }
         Ok(())
     }
@@ -840,4 +756,264 @@ impl SourceSink {
         self.book.finish()?;
         Ok(c)
     }
+}
+
+/// Format one sub-zone (pure: runs in parallel).
+fn format_zone(
+    src: Source,
+    z: &ZoneOut,
+    zjd: bool,
+    b: &Bases,
+    ids: &IdAllocator,
+) -> Result<Formatted, SampleError> {
+    let laiwu = src == Source::Laiwu;
+    let mut f = Formatted::default();
+    let mut line = String::with_capacity(256);
+    // parcels
+    for (k, p) in z.parcels.iter().enumerate() {
+        let (layer, row) = if zjd {
+            ("ZJD", b.zjd_row + k as u64)
+        } else {
+            (if laiwu { "ZD" } else { "ZongDi" }, b.zd_row + k as u64)
+        };
+        let rec = if laiwu {
+            vec![
+                t(&p.zddm_raw),
+                t(&p.bdcdyh_raw),
+                t(p.zdtzm),
+                t(&p.zl),
+                f2(p.zdmj),
+                t("1"),
+                t(p.yt07),
+                t(p.qllx),
+                t(p.qlxz),
+                t(&p.djh),
+                t(&p.tfh),
+                t(&p.djzqdm),
+            ]
+        } else {
+            let mut v = vec![
+                t(&p.zddm_raw),
+                t(&p.bdcdyh_raw),
+                t(p.zdtzm),
+                t(&p.zl),
+                Some(format!("{:.6}", p.zdmj)),
+                t(if p.mu { "亩" } else { "平方米" }),
+                t(p.yt17),
+                t(p.qllx),
+                t(p.qlxz),
+                t(&p.djh),
+                t(&p.djzqdm),
+            ];
+            if zjd {
+                v.remove(10);
+                v.remove(9);
+                v.remove(5);
+            }
+            v
+        };
+        if zjd {
+            f.zjd.push((rec, p.legacy_ring.clone()));
+        } else {
+            f.zd.push((rec, p.legacy_ring.clone()));
+        }
+        for (k, c) in p.true_ring.iter().enumerate() {
+            line.clear();
+            let _ = writeln!(
+                line,
+                "{},{},0,0,{k},{:.3},{:.3},{layer},{row}",
+                src.name(),
+                p.zddm,
+                c.x,
+                c.y
+            );
+            f.vertices.extend_from_slice(line.as_bytes());
+            f.vertex_lines += 1;
+        }
+    }
+    // buildings (the 房地一体 survey delivers none)
+    if !zjd {
+        for (k, bd) in z.buildings.iter().enumerate() {
+            let jgrq = if laiwu {
+                bd.jgrq.compact()
+            } else {
+                mixed_date(bd.jgrq, b.zrz_row + k as u64)
+            };
+            let rec = vec![
+                t(&bd.zrzh),
+                t(&bd.zddm),
+                t(&bd.jzwmc),
+                t(&bd.zl),
+                Some(bd.zcs.to_string()),
+                t(bd.fwjg),
+                t(bd.ghyt),
+                Some(jgrq),
+                f2(bd.zzdmj),
+                f2(bd.scjzmj),
+            ];
+            f.zrz.push((rec, bd.legacy_ring.clone()));
+        }
+    }
+    // house units
+    for u in &z.units {
+        f.sheet1.push(vec![
+            Cell::Text(u.bdcdyh.clone()),
+            Cell::Text(u.zrzh.clone()),
+            if laiwu {
+                Cell::Text(u.ch.to_string())
+            } else {
+                Cell::Num(f64::from(u.ch))
+            },
+            Cell::Num(f64::from(u.hh)),
+            Cell::Text(u.shbw.clone()),
+            Cell::Text(u.fwyt.to_string()),
+            Cell::Num(u.scjzmj),
+            Cell::Num(u.sctn),
+            Cell::Num(u.scft),
+            Cell::Text(u.zl.clone()),
+        ]);
+    }
+    // identifiers of this zone's people
+    let mut ids_of: Vec<String> = Vec::with_capacity(z.persons.len());
+    let mut company = b.company;
+    for (k, p) in z.persons.iter().enumerate() {
+        if p.company {
+            ids_of.push(uscc(company, p.region));
+            company += 1;
+        } else {
+            let id = ids.id_card(b.person + k as u64, p.region, p.male, p.bad_check);
+            line.clear();
+            let _ = writeln!(line, "{},{},{}", p.name, id, p.phone);
+            f.people.extend_from_slice(line.as_bytes());
+            f.people_lines += 1;
+            ids_of.push(id);
+        }
+    }
+    // rights and holders
+    let mut certs = b.certs.clone();
+    let mut ywhs = Vec::with_capacity(z.rights.len());
+    let mut sheet0_row = b.sheet0_row;
+    for (ri, r) in z.rights.iter().enumerate() {
+        let ywh = ywh_text(src, b.ywh + ri as u64 + 1, r.djsj);
+        let n = certs.entry(cert_key(r)).or_insert(0);
+        *n += 1;
+        let cert = cert_text(src, r, *n);
+        let h = r.house.as_ref();
+        let key = sheet0_row;
+        if laiwu {
+            let fields = [
+                ywh.clone(),
+                r.bdcdyh.clone(),
+                r.qllx.into(),
+                r.djlx.into(),
+                r.djyy.into(),
+                r.qlxz.into(),
+                r.syqmj.map(fmt_num).unwrap_or_default(),
+                opt_iso(r.qssj),
+                opt_iso(r.jssj),
+                cert.clone(),
+                r.djsj.iso(),
+                r.dbr.into(),
+                r.qszt.into(),
+                h.map(|h| h.fdzl.clone()).unwrap_or_default(),
+                h.map(|h| h.fwjg.to_string()).unwrap_or_default(),
+                h.map(|h| h.ghyt.to_string()).unwrap_or_default(),
+                h.map(|h| fmt_num(h.jzmj)).unwrap_or_default(),
+                h.map(|h| h.szc.to_string()).unwrap_or_default(),
+                h.map(|h| h.zcs.to_string()).unwrap_or_default(),
+            ];
+            gbk_line(&csv_line(&fields), &mut f.rights_csv)?;
+            f.rights_lines += 1;
+        } else {
+            let opt = |v: Option<String>| v.map_or(Cell::Empty, Cell::Text);
+            f.sheet0.push(vec![
+                Cell::Text(ywh.clone()),
+                Cell::Text(r.bdcdyh.clone()),
+                Cell::Text(r.qllx.into()),
+                Cell::Text(r.djlx.into()),
+                Cell::Text(r.djyy.into()),
+                Cell::Text(r.qlxz.into()),
+                r.syqmj.map_or(Cell::Empty, Cell::Num),
+                if r.syqmj.is_some() {
+                    Cell::Text(if r.mu { "亩" } else { "平方米" }.into())
+                } else {
+                    Cell::Empty
+                },
+                mixed_cell(r.qssj, key),
+                mixed_cell(r.jssj, key + 1),
+                Cell::Text(cert.clone()),
+                mixed_cell(Some(r.djsj), key + 2),
+                Cell::Text(r.dbr.into()),
+                Cell::Text(r.qszt.into()),
+                opt(h.map(|h| h.fwjg.to_string())),
+                opt(h.map(|h| h.ghyt.to_string())),
+                h.map_or(Cell::Empty, |h| Cell::Num(h.jzmj)),
+                h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.szc))),
+                h.map_or(Cell::Empty, |h| Cell::Num(f64::from(h.zcs))),
+            ]);
+            sheet0_row += 1;
+        }
+        for (sxh, ho) in r.holders.iter().enumerate() {
+            let p = &z.persons[ho.person];
+            let zjzl = if p.company { "8" } else { "1" };
+            if laiwu {
+                let qlbl = match (ho.gyfs, ho.share) {
+                    ("1", _) | (_, None) => String::new(),
+                    (_, Some((a, b))) => format!("{}%", a * 100 / b),
+                };
+                f.sheet0.push(vec![
+                    Cell::Text(r.bdcdyh.clone()),
+                    Cell::Num(sxh as f64 + 1.0),
+                    Cell::Text(p.name.clone()),
+                    Cell::Text(zjzl.into()),
+                    Cell::Text(ids_of[ho.person].clone()),
+                    Cell::Text(ho.gyfs.into()),
+                    Cell::Text(qlbl),
+                    Cell::Text(p.phone.clone()),
+                    Cell::Text(p.address.clone()),
+                    Cell::Text(cert.clone()),
+                ]);
+                sheet0_row += 1;
+            } else {
+                let fe = match (ho.gyfs, ho.share) {
+                    ("1", _) | (_, None) => String::new(),
+                    (_, Some((1, 1))) => "1".into(),
+                    (_, Some((a, b))) if key % 2 == 0 => format!("{a}/{b}"),
+                    (_, Some((a, b))) => format!("{}%", a * 100 / b),
+                };
+                let fields = [
+                    r.bdcdyh.clone(),
+                    (sxh + 1).to_string(),
+                    p.name.clone(),
+                    zjzl.into(),
+                    ids_of[ho.person].clone(),
+                    ho.gyfs.into(),
+                    fe,
+                    p.phone.clone(),
+                    p.address.clone(),
+                    cert.clone(),
+                ];
+                gbk_line(&csv_line(&fields), &mut f.holders_csv)?;
+                f.holders_lines += 1;
+            }
+        }
+        ywhs.push(ywh);
+    }
+    for tr in &z.truth {
+        f.truth.push(Truth {
+            rule: tr.rule,
+            layer: tr.layer,
+            feature_key: tr
+                .right
+                .map_or_else(|| tr.feature_key.clone(), |ri| ywhs[ri].clone()),
+            other_key: tr.other_key.clone(),
+            source: src.name(),
+            note: tr.note.clone(),
+        });
+    }
+    for (a, b2, c) in &z.tjunctions {
+        f.tjunctions
+            .push((src.name().to_string(), a.clone(), b2.clone(), c.clone()));
+    }
+    Ok(f)
 }

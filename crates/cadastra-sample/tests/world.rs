@@ -773,5 +773,11 @@ fn committed_default_world_is_what_the_generator_makes() {
     let got = sha256_tree(world().dir.path());
     let stale: Vec<&String> = got.keys().filter(|k| want.get(*k) != got.get(*k)).collect();
     assert!(stale.is_empty(), "sample-data/ is stale: {stale:?}");
-    assert_eq!(want.len(), got.len(), "{:?} vs {:?}", want.keys(), got.keys());
+    assert_eq!(
+        want.len(),
+        got.len(),
+        "{:?} vs {:?}",
+        want.keys(),
+        got.keys()
+    );
 }
