@@ -253,7 +253,7 @@ fn run_source(
     num: &mut Numbering,
     shared: &mut Shared,
     progress: &mut dyn FnMut(&str, u64, u64),
-) -> Result<BTreeMap<String, u64>, SampleError> {
+) -> Result<SourceSink, SampleError> {
     let (out, sim, op7) = (cx.out, cx.sim, cx.op7);
     let mut sink = SourceSink::new(src, out)?;
     let total = zones.iter().map(Subzone::parcels).sum::<usize>() as u64;
@@ -302,8 +302,7 @@ fn run_source(
             None => break,
         }
     }
-    progress(&format!("{}: writing shapefiles", src.name()), done, total);
-    sink.finish()
+    Ok(sink)
 }
 
 /// Generate the world into `out` (created if missing; files of an earlier world are
@@ -344,7 +343,7 @@ pub fn generate(
     let (jin, counts) = std::thread::scope(|s| {
         let jh = s.spawn(|| jinan::write(&plan, out, &ids));
         let mut run = || -> Result<BTreeMap<String, u64>, SampleError> {
-            let mut c = run_source(
+            let laiwu = run_source(
                 Source::Laiwu,
                 &plan.laiwu,
                 &cx,
@@ -352,14 +351,23 @@ pub fn generate(
                 &mut shared,
                 progress,
             )?;
-            c.extend(run_source(
+            // Laiwu's shapefiles and workbook are written while Gangcheng is generated
+            let lh = s.spawn(move || laiwu.finish());
+            let gang = run_source(
                 Source::Gangcheng,
                 &plan.gangcheng,
                 &cx,
                 &mut num,
                 &mut shared,
                 progress,
-            )?);
+            )?;
+            progress("writing shapefiles and workbooks", 0, 0);
+            let mut c = gang.finish()?;
+            let l = lh.join().map_err(|_| SampleError::Shapefile {
+                path: out.join("laiwu"),
+                message: "the writer panicked".into(),
+            })??;
+            c.extend(l);
             Ok(c)
         };
         let counts = run();

@@ -174,6 +174,8 @@ struct Sheet {
 /// One workbook with several sheets.
 pub struct Book {
     path: PathBuf,
+    /// data rows per sheet before it continues in `<name>_2`
+    limit: u32,
     wb: Workbook,
     sheets: Vec<Sheet>,
     date_fmt: Format,
@@ -199,6 +201,7 @@ impl Book {
         );
         let mut b = Book {
             path: path.to_path_buf(),
+            limit: XLSX_ROWS,
             wb,
             sheets: Vec::new(),
             date_fmt: Format::new().set_num_format("yyyy-mm-dd"),
@@ -231,7 +234,7 @@ impl Book {
     }
     /// Append a row to sheet `s`.
     pub fn row(&mut self, s: usize, cells: &[Cell]) -> Result<(), SampleError> {
-        if self.sheets[s].row > XLSX_ROWS {
+        if self.sheets[s].row > self.limit {
             let sh = &self.sheets[s];
             let name = format!("{}_{}", sh.name, sh.part + 1);
             let header = sh.header.clone();
@@ -1016,4 +1019,45 @@ fn format_zone(
             .push((src.name().to_string(), a.clone(), b2.clone(), c.clone()));
     }
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{open_workbook, Reader, Xlsx};
+
+    #[test]
+    fn long_sheets_continue_in_numbered_sheets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.xlsx");
+        let mut b = Book::new(&path, &[("权利人", &["A", "B"]), ("户", &["C"])]).unwrap();
+        b.limit = 3;
+        for i in 0..7 {
+            b.row(0, &[Cell::Text(format!("r{i}")), Cell::Num(i as f64)])
+                .unwrap();
+        }
+        b.row(1, &[Cell::Date(Date::new(2003, 5, 1))]).unwrap();
+        assert_eq!(b.rows(0), 7);
+        b.finish().unwrap();
+        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+        assert_eq!(wb.sheet_names(), ["权利人", "户", "权利人_2", "权利人_3"]);
+        let r = wb.worksheet_range("权利人_3").unwrap();
+        assert_eq!(r.get_value((0, 0)).unwrap().to_string(), "A");
+        assert_eq!(r.get_value((1, 0)).unwrap().to_string(), "r6");
+        assert_eq!(wb.worksheet_range("权利人_2").unwrap().height(), 4);
+    }
+
+    #[test]
+    fn gbk_memo_matches_encoding_rs() {
+        let mut g = Gbk::default();
+        let s = "亓庆元,莱城区凤城街道鲁中东大街12号，０１Ｇ㎡";
+        let mut out = Vec::new();
+        assert!(g.encode(s, &mut out));
+        assert!(g.encode(s, &mut out));
+        let (want, _, bad) = encoding_rs::GBK.encode(s);
+        assert!(!bad);
+        assert_eq!(out, [&want[..], &want[..]].concat());
+        assert!(!g.encode("€", &mut out) || encoding_rs::GBK.encode("€").0.len() == 1);
+        assert!(!g.encode("😀", &mut out));
+    }
 }
