@@ -1066,7 +1066,12 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     house,
                     holders: Vec::new(),
                 };
-                let addr = base.house.as_ref().map_or(zl.clone(), |h| h.fdzl.clone());
+                let addr = match (&base.house, sz.kind) {
+                    (Some(h), _) => h.fdzl.clone(),
+                    // farmers live in the village, not on the plot
+                    (None, Kind::Farm | Kind::Forest) => format!("{dist}{}{village}", sz.town),
+                    (None, _) => zl.clone(),
+                };
                 let mut current = base.clone();
                 if history && djsj > earliest.plus_years(1) {
                     let old_djsj = rand_date(&mut rng, earliest, djsj.plus_years(-1));

@@ -6,8 +6,8 @@
 use crate::build::{build, round2, Legacy, ZoneOut};
 use crate::coverage::ring_area;
 use crate::ident::{uscc, IdAllocator};
-use crate::plan::{mix, Plan, BORDER_N, DEFECT_MIN, DEFECT_RATE};
-use crate::sinks::Truth;
+use crate::plan::{mix, Plan, Source, BORDER_N, DEFECT_MIN, DEFECT_RATE};
+use crate::sinks::{cert_key, cert_text, Truth};
 use crate::SampleError;
 use cadastra_model::{registry, FieldType};
 use gdal::spatial_ref::SpatialRef;
@@ -239,7 +239,7 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
     let mut next_company = 1_000_000_000u64;
     let mut rows: BTreeMap<&str, Vec<Feature>> = BTreeMap::new();
     let mut ywh_n = 0u64;
-    let mut cert_n = 0u64;
+    let mut certs = BTreeMap::new();
     let mut bsm = 0i64;
     for z in &zones {
         let mut zid = Vec::with_capacity(z.persons.len());
@@ -298,13 +298,9 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
         for r in &z.rights {
             ywh_n += 1;
             let ywh = format!("{}{:07}", r.djsj.compact(), ywh_n);
-            let cert = if r.qszt == "1" || r.djsj.y >= 2015 {
-                cert_n += 1;
-                format!("鲁({})章丘区不动产权第{:07}号", r.djsj.y, cert_n)
-            } else {
-                cert_n += 1;
-                format!("章国用({})第{:05}号", r.djsj.y, cert_n)
-            };
+            let n = certs.entry(cert_key(r)).or_insert(0u32);
+            *n += 1;
+            let cert = cert_text(Source::Jinan, r, *n);
             let mut m = BTreeMap::new();
             m.insert("YWH".into(), V::S(ywh.clone()));
             m.insert("BDCDYH".into(), V::S(r.bdcdyh.clone()));

@@ -339,7 +339,7 @@ fn ywh_text(src: Source, n: u64, d: Date) -> String {
     }
 }
 
-fn cert_key(r: &RightOut) -> (CertKind, i32) {
+pub(crate) fn cert_key(r: &RightOut) -> (CertKind, i32) {
     if r.cert == CertKind::House {
         (r.cert, 0)
     } else {
@@ -347,7 +347,7 @@ fn cert_key(r: &RightOut) -> (CertKind, i32) {
     }
 }
 
-fn cert_text(src: Source, r: &RightOut, n: u32) -> String {
+pub(crate) fn cert_text(src: Source, r: &RightOut, n: u32) -> String {
     let y = r.djsj.y;
     let (short, city) = match src {
         Source::Laiwu => ("莱城", "莱芜市"),
