@@ -781,3 +781,51 @@ fn committed_default_world_is_what_the_generator_makes() {
         got.keys()
     );
 }
+
+#[test]
+fn a_four_parameter_fit_of_the_control_points_brings_the_homesteads_home() {
+    use cadastra_crs::{fit, read_control_points, FitSpec, Model};
+    let pts = read_control_points(&p("operator/local_grid_control.csv"), None).unwrap();
+    assert_eq!(pts.len(), 8);
+    let spec = FitSpec::new(
+        Model::FourParam,
+        CrsRef::Local("fdyt".into()),
+        CrsRef::Epsg(4548),
+    );
+    let report = fit(&pts, &spec).unwrap();
+    assert!(report.rms < 0.01 && report.rms > 0.0, "rms {}", report.rms);
+    // the fitted set is the one in world.json (cadastra-crs `4p` convention), to survey noise
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("fdyt.toml");
+    report.write_params(&file).unwrap();
+    let fitted: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let sim = world().summary.operators.local_grid;
+    let get = |k: &str| fitted[k].as_float().unwrap();
+    assert!(
+        (get("rotation") - sim.rotation).abs() < 2.0,
+        "{} vs {}",
+        get("rotation"),
+        sim.rotation
+    );
+    assert!(
+        (get("scale") - sim.scale).abs() < 5e-6,
+        "{} vs {}",
+        get("scale"),
+        sim.scale
+    );
+    assert!((get("dx") - sim.dx).abs() < 0.5 && (get("dy") - sim.dy).abs() < 0.5);
+    let op = Operation::from_params(report.params()).unwrap();
+    let truth = truth_rings();
+    let mut worst: f64 = 0.0;
+    for (row, (_, g)) in features(&p("gangcheng/fdyt/ZJD.shp"), None)
+        .iter()
+        .enumerate()
+    {
+        let mut c = polygon(g).exterior().0.clone();
+        op.transform_coords(&mut c).unwrap();
+        for (a, b) in c.iter().zip(&truth[&("ZJD".to_string(), row)]) {
+            worst = worst.max((a.x - b.x).abs().max((a.y - b.y).abs()));
+        }
+    }
+    assert!(worst < 0.01, "worst {worst} m after the fit");
+}
