@@ -11,15 +11,20 @@
 //!   bit-identical between neighbours), T-junctions, and the geometric defect edits.
 //! - `build`: one sub-zone's parcels, buildings (inset), house units, rights and holders,
 //!   vendor-neutral; legacy coordinates through `crs`.
-//! - `crs`: the invented Xi'an-80 → CGCS2000 7-parameter operation (explicit PROJ pipeline)
-//!   and the 4-parameter local grid of the 房地一体 survey.
-//! - `sinks`: the single writer: shapefiles (cadastra-shp), GBK CSV, XLSX, truth files; it
-//!   hands out 身份证/USCC, 业务号 and certificate numbers in sub-zone order.
+//! - `crs`: the invented Xi'an-80 → CGCS2000 7-parameter set, applied backwards through
+//!   cadastra-crs's own `Operation` (so the pipeline's forward gets the truth back), and the
+//!   4-parameter local grid of the 房地一体 survey.
+//! - `sinks`: the writer: hands out 身份证/USCC, 业务号 and certificate numbers in sub-zone
+//!   order, formats sub-zones in parallel, appends them in order to the shapefiles
+//!   (cadastra-shp), GBK CSV, XLSX (rust_xlsxwriter, constant memory) and truth files.
 //! - `jinan`: the 章丘区 GeoPackage (GDAL) with the MERGE-03 parcels.
 //! - `ident`, `names`: identifier generation and word lists.
 //!
-//! Invariants: the same seed and size give byte-identical files (sub-zones are built in
-//! parallel but written in plan order; no hash-map order leaks; fixed timestamps). The clean
+//! Invariants: the same seed and size give byte-identical files, GeoPackage and XLSX included
+//! (sub-zones are built in parallel but written in plan order; every random stream is seeded
+//! per sub-zone; no hash-map order leaks; fixed timestamps). Memory: the building streams by
+//! batches of sub-zones, but cadastra-shp writes whole layers, so the shapefile records are held
+//! until the end (about 1.8 GB peak at 1M parcels). The clean
 //! part of the world is clean: no overlaps or gaps inside a sub-zone, areas exact to 0.01 m²,
 //! buildings inside their parcel, every parcel registered, every right on a parcel, every
 //! identifier valid.
