@@ -829,3 +829,37 @@ fn a_four_parameter_fit_of_the_control_points_brings_the_homesteads_home() {
     }
     assert!(worst < 0.01, "worst {worst} m after the fit");
 }
+
+#[test]
+fn neighbours_share_bit_identical_vertices_in_the_legacy_coordinates() {
+    for f in ["laiwu/ZD.shp", "gangcheng/ZongDi.shp"] {
+        // vertices closer than a millimetre must be the very same numbers
+        let mut bins: BTreeMap<(i64, i64), BTreeSet<(u64, u64)>> = BTreeMap::new();
+        let mut shared = 0;
+        for (_, g) in features(&p(f), None) {
+            let pg = polygon(&g);
+            let ring = &pg.exterior().0;
+            for c in &ring[..ring.len() - 1] {
+                let bin = ((c.x * 1000.0).floor() as i64, (c.y * 1000.0).floor() as i64);
+                let e = bins.entry(bin).or_default();
+                if !e.insert((c.x.to_bits(), c.y.to_bits())) {
+                    shared += 1;
+                }
+            }
+        }
+        let keys: Vec<(i64, i64)> = bins.keys().copied().collect();
+        for w in keys.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let near = a.0 == b.0 && (b.1 - a.1) <= 1;
+            assert!(
+                !near,
+                "{f}: two vertices within a millimetre that differ: {a:?} {b:?}"
+            );
+        }
+        assert!(
+            bins.values().all(|s| s.len() == 1),
+            "{f}: a vertex stored with two values"
+        );
+        assert!(shared > 2000, "{f}: only {shared} shared vertices");
+    }
+}
