@@ -40,6 +40,8 @@ pub struct ExistingRow {
 #[derive(Debug, Clone)]
 pub struct TableChange {
     pub table: String,
+    /// delete the rows whose fields equal these values (all conditions must hold)
+    pub delete_where: Vec<Vec<(String, String)>>,
     pub delete: Vec<i64>,
     /// (fid, row index into `update_rows`)
     pub update_fids: Vec<i64>,
@@ -51,6 +53,7 @@ impl TableChange {
     pub fn inserts(table: &str, rows: Rows) -> TableChange {
         TableChange {
             table: table.to_string(),
+            delete_where: vec![],
             delete: vec![],
             update_fids: vec![],
             update_rows: None,

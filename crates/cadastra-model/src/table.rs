@@ -41,7 +41,7 @@ impl StrColumn {
     }
     pub fn push(&mut self, v: Option<&str>) {
         let i = self.ends.len();
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             self.nulls.push(0);
         }
         match v {

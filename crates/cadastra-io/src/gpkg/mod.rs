@@ -326,6 +326,25 @@ fn apply_table(
         message: "table not in the registry schema".into(),
     })?;
     let e = || sql_err(path, &def.name);
+    for conds in &ch.delete_where {
+        let mut sql = format!("DELETE FROM {} WHERE ", q(&def.name));
+        for (i, (f, _)) in conds.iter().enumerate() {
+            if def.field(f).is_none() {
+                return Err(RegistryError::Data {
+                    target: path.display().to_string(),
+                    table: def.name.clone(),
+                    row: 0,
+                    message: format!("no field {f}"),
+                });
+            }
+            if i > 0 {
+                sql.push_str(" AND ");
+            }
+            sql.push_str(&format!("{} = ?{}", q(f), i + 1));
+        }
+        let vals: Vec<&str> = conds.iter().map(|(_, v)| v.as_str()).collect();
+        conn.execute(&sql, rusqlite::params_from_iter(vals)).map_err(e())?;
+    }
     if !ch.delete.is_empty() {
         let mut st =
             conn.prepare(&format!("DELETE FROM {} WHERE fid = ?1", q(&def.name))).map_err(e())?;

@@ -1,0 +1,207 @@
+//! One function per subcommand.
+
+use crate::progress::Bars;
+use crate::{Cli, Command};
+use anyhow::{bail, Context, Result};
+use cadastra_pipeline::run::{RunOptions, RunOutcome};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Sample { out, parcels, seed } => sample(cli, out, *parcels, *seed),
+        Command::Check { pipeline } => check(cli, pipeline),
+        Command::Run { pipeline, registry, out, decisions, unmask } => {
+            run(cli, pipeline, registry, out, decisions.as_deref(), *unmask, true)
+        }
+        Command::Validate { pipeline, out } => {
+            let reg = out.join("registry.gpkg").display().to_string();
+            run(cli, pipeline, &reg, out, None, false, false)
+        }
+        Command::Inspect { paths, encoding } => crate::commands::inspect::inspect(cli, paths, encoding.as_deref()),
+    }
+}
+
+fn sample(cli: &Cli, out: &Path, parcels: usize, seed: u64) -> Result<ExitCode> {
+    let opts = cadastra_sample::SampleOptions { parcels, seed };
+    let bars = Bars::new(cli.quiet || cli.json);
+    use cadastra_pipeline::run::Progress;
+    let mut last = String::new();
+    let summary = cadastra_sample::generate(out, &opts, &mut |stage: &str, done: u64, total: u64| {
+        if stage != last {
+            bars.done();
+            bars.stage(stage, total);
+            last = stage.to_string();
+        }
+        let _ = done;
+        bars.inc(1);
+    })
+    .with_context(|| format!("generating the sample world into {}", out.display()))?;
+    bars.done();
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("sample world written to {} (seed {seed}, {parcels} legacy parcels)", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_plan(pipeline: &Path) -> Result<cadastra_pipeline::Plan, Vec<cadastra_pipeline::ConfigError>> {
+    let file = cadastra_pipeline::load(pipeline)?;
+    cadastra_pipeline::compile(&file)
+}
+
+fn print_config_errors(cli: &Cli, pipeline: &Path, errs: &[cadastra_pipeline::ConfigError]) {
+    if cli.json {
+        println!("{}", serde_json::json!({"pipeline": pipeline.display().to_string(), "ok": false, "problems": errs}));
+    } else {
+        for e in errs {
+            eprintln!("{e}");
+        }
+        eprintln!("{}: {} problem(s)", pipeline.display(), errs.len());
+    }
+}
+
+fn check(cli: &Cli, pipeline: &Path) -> Result<ExitCode> {
+    let plan = match load_plan(pipeline) {
+        Ok(p) => p,
+        Err(errs) => {
+            print_config_errors(cli, pipeline, &errs);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    // driver checks: files readable, mapped source fields present (moves no data into the registry)
+    let mut problems = Vec::new();
+    for s in &plan.sources {
+        let Some(d) = cadastra_pipeline::sources::driver(&s.kind) else { continue };
+        match d.fields(s) {
+            Err(e) => problems.push(e.to_string()),
+            Ok(fields) => {
+                let mut need: Vec<String> = s.key.clone();
+                for t in &s.targets {
+                    if let Some(w) = &t.when {
+                        need.push(w.field.clone());
+                    }
+                    for (_, m) in &t.fields {
+                        need.extend(m.from.iter().cloned());
+                        need.extend(m.unit_field.iter().cloned());
+                        for p in m.concat.iter().flatten() {
+                            if !p.starts_with('\'') {
+                                need.push(p.clone());
+                            }
+                        }
+                    }
+                }
+                need.sort();
+                need.dedup();
+                for n in need {
+                    if !fields.contains(&n) {
+                        problems.push(format!(
+                            "source {} ({}): field {n} is not in the file (fields: {})",
+                            s.name,
+                            s.display_path,
+                            fields.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({"pipeline": pipeline.display().to_string(), "ok": problems.is_empty(), "sources": plan.sources.len(), "problems": problems})
+        );
+    } else if problems.is_empty() {
+        println!("{}: ok ({} sources)", pipeline.display(), plan.sources.len());
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+    }
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn run(
+    cli: &Cli,
+    pipeline: &Path,
+    registry: &str,
+    out: &Path,
+    decisions: Option<&Path>,
+    unmask: bool,
+    write: bool,
+) -> Result<ExitCode> {
+    let plan = match load_plan(pipeline) {
+        Ok(p) => p,
+        Err(errs) => {
+            print_config_errors(cli, pipeline, &errs);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if write && !registry.starts_with("postgres") {
+        if let Some(dir) = Path::new(registry).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+        }
+    }
+    let opts = RunOptions {
+        registry: registry.to_string(),
+        out_dir: out.to_path_buf(),
+        write,
+        decisions: decisions.map(Path::to_path_buf),
+        unmask,
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        actor: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+    };
+    let bars = Bars::new(cli.quiet || cli.json);
+    let outcome: RunOutcome = match cadastra_pipeline::run::run(&plan, &opts, &bars) {
+        Ok(o) => o,
+        Err(e) => bail!("{e}"),
+    };
+    let s = &outcome.summary;
+    let json = serde_json::to_string_pretty(s)?;
+    std::fs::write(out.join("run-summary.json"), &json).with_context(|| format!("writing {}", out.display()))?;
+    if cli.json {
+        println!("{json}");
+    } else {
+        print!("{}", s.to_text());
+        if write {
+            println!("\nregistry: {}  (open it in QGIS; run summary: {})", s.registry, out.join("run-summary.json").display());
+        }
+    }
+    if !s.balanced() {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub mod inspect {
+    use crate::Cli;
+    use anyhow::Result;
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    pub fn inspect(cli: &Cli, paths: &[PathBuf], encoding: Option<&str>) -> Result<ExitCode> {
+        let mut all = Vec::new();
+        let mut failed = false;
+        for p in paths {
+            match cadastra_pipeline::inspect::inspect_path(p, encoding) {
+                Ok(layers) => all.extend(layers),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("cadastra: {}: {e}", p.display());
+                    all.push(serde_json::json!({"path": p.display().to_string(), "error": e.to_string()}));
+                }
+            }
+        }
+        if cli.json {
+            println!("{}", serde_json::to_string_pretty(&all)?);
+        } else {
+            for l in &all {
+                print!("{}", cadastra_pipeline::inspect::to_text(l));
+            }
+        }
+        Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    }
+}

@@ -1,0 +1,87 @@
+//! The `cadastra` binary: argument parsing, progress bars, exit codes. Kept thin: the work is in
+//! the library crates.
+//!
+//! Exit codes: 0 success; 1 findings at or above `--fail-on`; 2 could not run (bad input, bad
+//! pipeline, registry problem). Progress goes to stderr, results to stdout.
+
+mod commands;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "cadastra", version, about = "Migrate legacy cadastral and registration data into one registry, checked the way a surveyor would")]
+pub struct Cli {
+    /// no progress bars or notes on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// machine-readable JSON on stdout instead of the human summary
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// worker threads (default: all cores)
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate the deterministic legacy sample world (Laiwu, Gangcheng, Jinan)
+    Sample {
+        #[arg(long)]
+        out: PathBuf,
+        /// legacy parcels in total (Laiwu + Gangcheng)
+        #[arg(long, default_value_t = 3000)]
+        parcels: usize,
+        #[arg(long, default_value_t = 2019)]
+        seed: u64,
+    },
+    /// Check a pipeline file without moving data: every problem, with its line
+    Check { pipeline: PathBuf },
+    /// Run a pipeline: ingest, map, reproject, validate, merge into the registry
+    Run {
+        pipeline: PathBuf,
+        /// registry GeoPackage path or postgresql:// URL
+        #[arg(long, default_value = "out/registry.gpkg")]
+        registry: String,
+        /// folder for the run's reports
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// a filled-in decisions sheet (CSV or XLSX) for held conflicts
+        #[arg(long)]
+        decisions: Option<PathBuf>,
+        /// show personal data unmasked in review outputs (recorded in the audit table)
+        #[arg(long)]
+        unmask: bool,
+    },
+    /// Ingest and validate a pipeline without touching the registry
+    Validate {
+        pipeline: PathBuf,
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// Show what a delivery holds: layers, counts, geometry, extent, CRS, encoding, fields
+    Inspect {
+        paths: Vec<PathBuf>,
+        /// encoding override for DBF/CSV files
+        #[arg(long)]
+        encoding: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cadastra: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

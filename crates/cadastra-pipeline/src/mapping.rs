@@ -1,0 +1,587 @@
+//! Declarative mapping: raw source records → registry rows of the target tables, or quarantine.
+//!
+//! Each value is cleaned (full-width → ASCII, trims, placeholders such as 无 / NULL / "/" → null:
+//! rule FMT-05, counted), routed (`when`), mapped (`map`, `crosswalk`, `pad`, `slice`, area units)
+//! and cast to the registry type (dates to ISO, numbers parsed: rule FMT-04; a value that does not
+//! parse becomes null with a W finding). A record that cannot be mapped at all (no target, no
+//! legacy key, a duplicate legacy key, geometry of the wrong kind, undecodable text) goes to
+//! quarantine with its raw values and the reason: nothing is dropped.
+
+use crate::compile::{SourcePlan, TargetPlan};
+use crate::sources::SourceData;
+use cadastra_model::{
+    codelist::codelists, registry, table::format_real, Column, FieldType, Finding, Geom, RawTable, RuleId,
+    Rows, Severity, TableDef,
+};
+use cadastra_tables::normalize::{
+    clean_text, normalize_code, normalize_date, parse_area, parse_area_with_code, parse_int,
+    parse_real, AreaUnit, Blanks, ChangeCounts, TextOptions,
+};
+use geo_types::{Geometry, MultiPolygon};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+
+/// Registry rows produced for one target table of a source.
+#[derive(Debug, Clone)]
+pub struct MappedTarget {
+    pub table: String,
+    pub rows: Rows,
+    /// raw row index per mapped row
+    pub raw_index: Vec<usize>,
+}
+
+/// A record that could be read but not mapped.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Quarantined {
+    pub source: String,
+    pub src_file: String,
+    pub src_row: u64,
+    pub src_key: Option<String>,
+    /// the target table it was meant for ("-" when no target matched)
+    pub target: String,
+    pub rule_id: String,
+    pub reason: String,
+    /// the record as read, as JSON
+    pub raw_record: String,
+    pub raw_geom_wkt: Option<String>,
+}
+
+/// What mapping one source produced.
+#[derive(Debug, Clone, Default)]
+pub struct MapResult {
+    pub targets: Vec<MappedTarget>,
+    pub quarantine: Vec<Quarantined>,
+    /// FMT-04 findings (values that did not parse)
+    pub findings: Vec<Finding>,
+    /// FMT-05 counts
+    pub cleaning: ChangeCounts,
+    /// rows per target table before quarantine: the "read" of the reconciliation
+    pub read_per_target: BTreeMap<String, u64>,
+}
+
+fn is_identifier_field(name: &str) -> bool {
+    matches!(
+        name,
+        "ZDDM" | "BDCDYH" | "ZRZH" | "QXDM" | "YWH" | "ZJH" | "BDCQZH" | "DJH" | "FWBM" | "ZDTZM"
+            | "QLRKEY" | "TFH" | "DAH" | "LJZH" | "FBFDM"
+    )
+}
+
+fn text_options(def: &TableDef, field: usize) -> TextOptions {
+    let f = &def.fields[field];
+    let mut o = TextOptions::default();
+    if is_identifier_field(&f.name) || f.domain.is_some() {
+        o.blanks = Blanks::Remove;
+    }
+    o
+}
+
+/// The raw record as JSON (for quarantine): field → value, nulls kept.
+pub fn raw_json(t: &RawTable, row: usize) -> String {
+    let mut m = serde_json::Map::new();
+    for (i, f) in t.fields.iter().enumerate() {
+        m.insert(
+            f.clone(),
+            t.columns[i].get(row).map_or(serde_json::Value::Null, |v| v.into()),
+        );
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+/// WKT of a geometry (for quarantine), with full precision.
+pub fn wkt(g: &Geometry<f64>) -> String {
+    use std::fmt::Write;
+    fn ring(s: &mut String, ls: &geo_types::LineString<f64>) {
+        s.push('(');
+        for (i, c) in ls.0.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{} {}", c.x, c.y);
+        }
+        s.push(')');
+    }
+    fn poly(s: &mut String, p: &geo_types::Polygon<f64>) {
+        s.push('(');
+        ring(s, p.exterior());
+        for h in p.interiors() {
+            s.push(',');
+            ring(s, h);
+        }
+        s.push(')');
+    }
+    let mut s = String::new();
+    match g {
+        Geometry::Point(p) => {
+            let _ = write!(s, "POINT({} {})", p.x(), p.y());
+        }
+        Geometry::Polygon(p) => {
+            s.push_str("POLYGON");
+            poly(&mut s, p);
+        }
+        Geometry::MultiPolygon(mp) => {
+            s.push_str("MULTIPOLYGON(");
+            for (i, p) in mp.0.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                poly(&mut s, p);
+            }
+            s.push(')');
+        }
+        Geometry::LineString(l) => {
+            s.push_str("LINESTRING");
+            ring(&mut s, l);
+        }
+        other => {
+            let _ = write!(s, "{other:?}");
+        }
+    }
+    s
+}
+
+/// A typed cell produced by mapping.
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Null,
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+struct RowOut {
+    target: usize,
+    vals: Vec<Val>,
+    key: String,
+    geom: Option<Geom>,
+    findings: Vec<Finding>,
+}
+
+enum RowResult {
+    Mapped(Box<RowOut>),
+    Quarantine { target: String, rule: &'static str, reason: String, key: Option<String> },
+}
+
+fn area_unit_from_text(v: &str) -> Option<AreaUnit> {
+    if let Some(u) = AreaUnit::from_code(v) {
+        return Some(u);
+    }
+    match v.trim() {
+        "平方米" | "平米" | "㎡" | "m2" | "m²" => Some(AreaUnit::SquareMetre),
+        "亩" => Some(AreaUnit::Mu),
+        "公顷" | "ha" => Some(AreaUnit::Hectare),
+        _ => None,
+    }
+}
+
+struct Ctx<'a> {
+    src: &'a SourcePlan,
+    raw: &'a RawTable,
+    targets: Vec<(&'a TargetPlan, &'static TableDef, Vec<(Option<usize>, Option<usize>)>)>,
+    when_idx: Vec<Option<usize>>,
+    key_idx: Vec<usize>,
+}
+
+fn cleaned<'v>(v: &'v str, opts: &TextOptions, counts: &mut ChangeCounts) -> Option<String> {
+    let (out, ch) = clean_text(v, opts);
+    counts.add(ch);
+    out.map(|c| c.into_owned())
+}
+
+impl Ctx<'_> {
+    fn raw_text(&self, row: usize, idx: Option<usize>) -> Option<&str> {
+        idx.and_then(|i| self.raw.columns[i].get(row))
+    }
+
+    fn finding(&self, row: usize, def: &TableDef, field: &str, key: &str, zh: String, en: String) -> Finding {
+        Finding {
+            rule_id: RuleId("FMT-04"),
+            sub_code: "W01".into(),
+            severity: Severity::W,
+            layer: def.name.clone(),
+            feature_key: key.to_string(),
+            other_key: None,
+            x: None,
+            y: None,
+            geom: None,
+            value: None,
+            tolerance: None,
+            message_zh: format!("{} 第{}条 字段{field}: {zh}", self.src.name, self.raw.src_rows[row]),
+            message_en: format!("{} record {} field {field}: {en}", self.src.name, self.raw.src_rows[row]),
+        }
+    }
+
+    fn map_row(&self, row: usize, counts: &mut ChangeCounts) -> RowResult {
+        // route
+        let mut target = None;
+        for (ti, (t, _, _)) in self.targets.iter().enumerate() {
+            match &t.when {
+                None => {
+                    target = Some(ti);
+                    break;
+                }
+                Some(w) => {
+                    let v = self.raw_text(row, self.when_idx[ti]).and_then(|v| {
+                        clean_text(v, &TextOptions { blanks: Blanks::Remove, ..Default::default() })
+                            .0
+                            .map(|c| c.into_owned())
+                    });
+                    if v.as_deref().is_some_and(|v| w.values.iter().any(|x| x == v)) {
+                        target = Some(ti);
+                        break;
+                    }
+                }
+            }
+        }
+        let key = {
+            let opts = TextOptions { blanks: Blanks::Remove, ..Default::default() };
+            let parts: Vec<Option<String>> = self
+                .key_idx
+                .iter()
+                .map(|&i| self.raw.columns[i].get(row).and_then(|v| cleaned(v, &opts, &mut ChangeCounts::default())))
+                .collect();
+            if parts.iter().all(Option::is_some) {
+                Some(parts.into_iter().flatten().collect::<Vec<_>>().join("|"))
+            } else {
+                None
+            }
+        };
+        let Some(ti) = target else {
+            let w = self.targets.iter().filter_map(|(t, _, _)| t.when.as_ref()).next();
+            let v = w.and_then(|w| self.raw.field_index(&w.field)).and_then(|i| self.raw.columns[i].get(row));
+            return RowResult::Quarantine {
+                target: "-".into(),
+                rule: "FMT-03",
+                reason: format!(
+                    "no target table takes this record ({} = {:?})",
+                    w.map_or("-", |w| w.field.as_str()),
+                    v.unwrap_or("")
+                ),
+                key,
+            };
+        };
+        let (tp, def, idxs) = &self.targets[ti];
+        let Some(key) = key else {
+            return RowResult::Quarantine {
+                target: def.name.clone(),
+                rule: "FMT-03",
+                reason: format!("legacy key {} is empty", self.src.key.join("+")),
+                key: None,
+            };
+        };
+        let mut vals = vec![Val::Null; def.fields.len()];
+        let mut findings = Vec::new();
+        for (k, (fi, m)) in tp.fields.iter().enumerate() {
+            let f = &def.fields[*fi];
+            let (from_idx, unit_idx) = idxs[k];
+            let opts = text_options(def, *fi);
+            let mut v: Option<String> = if let Some(c) = &m.constant {
+                Some(c.clone())
+            } else if let Some(parts) = &m.concat {
+                let mut s = String::new();
+                let mut ok = true;
+                for p in parts {
+                    if let Some(lit) = p.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
+                        s.push_str(lit);
+                    } else {
+                        match self.raw.field_index(p).and_then(|i| self.raw.columns[i].get(row)).and_then(|x| cleaned(x, &opts, counts)) {
+                            Some(x) => s.push_str(&x),
+                            None => ok = false,
+                        }
+                    }
+                }
+                ok.then_some(s)
+            } else {
+                self.raw_text(row, from_idx).and_then(|x| cleaned(x, &opts, counts))
+            };
+            if v.is_none() {
+                v = m.default.clone();
+            }
+            let Some(mut s) = v else { continue };
+            if let Some(map) = &m.map {
+                if let Some(t) = map.get(&s) {
+                    s = t.clone();
+                }
+            }
+            if let Some(cw) = &m.crosswalk {
+                if let Some(t) = codelists().crosswalk(cw).and_then(|c| c.codes.get(&s)) {
+                    s = t.clone();
+                }
+            }
+            if let Some(w) = m.pad {
+                if let Ok(c) = normalize_code(&s, Some(w)) {
+                    s = c;
+                }
+            }
+            if let Some([a, b]) = m.slice {
+                s = s.chars().skip(a).take(b.saturating_sub(a)).collect();
+            }
+            let bad = |zh: String, en: String, findings: &mut Vec<Finding>| {
+                findings.push(self.finding(row, def, &f.name, &key, zh, en));
+            };
+            vals[*fi] = match f.ty {
+                FieldType::Text => Val::Text(s),
+                FieldType::Date => match normalize_date(&s) {
+                    Ok(d) => Val::Text(d),
+                    Err(e) => {
+                        bad(format!("日期无法识别 {s:?}: {e}"), format!("date not understood {s:?}: {e}"), &mut findings);
+                        Val::Null
+                    }
+                },
+                FieldType::Int => match parse_int(&s) {
+                    Ok(i) => Val::Int(i),
+                    Err(e) => {
+                        bad(format!("整数无法识别 {s:?}: {e}"), format!("integer not understood {s:?}: {e}"), &mut findings);
+                        Val::Null
+                    }
+                },
+                FieldType::Real => {
+                    let r = if let Some(u) = &m.unit {
+                        let unit = match u.as_str() {
+                            "mu" => AreaUnit::Mu,
+                            "ha" => AreaUnit::Hectare,
+                            _ => AreaUnit::SquareMetre,
+                        };
+                        parse_area(&s, unit).map_err(|e| e.to_string())
+                    } else if m.unit_field.is_some() {
+                        let uv = self.raw_text(row, unit_idx).map(str::trim).filter(|x| !x.is_empty());
+                        match uv.map(|x| (x, area_unit_from_text(x))) {
+                            Some((x, None)) => Err(format!("unknown area unit {x:?}")),
+                            Some((_, Some(u))) => parse_area_with_code(&s, Some(u.code())).map_err(|e| e.to_string()),
+                            None => parse_area_with_code(&s, None).map_err(|e| e.to_string()),
+                        }
+                    } else {
+                        parse_real(&s).map_err(|e| e.to_string())
+                    };
+                    match r {
+                        Ok(x) => Val::Real(x),
+                        Err(e) => {
+                            bad(format!("数值无法识别 {s:?}: {e}"), format!("number not understood {s:?}: {e}"), &mut findings);
+                            Val::Null
+                        }
+                    }
+                }
+            };
+        }
+        if let (Some(ysdm), Some(i)) = (&def.ysdm, def.field_index("YSDM")) {
+            if vals[i] == Val::Null {
+                vals[i] = Val::Text(ysdm.clone());
+            }
+        }
+        // geometry
+        let mut geom = None;
+        if def.geometry.is_some() {
+            let g = self.raw.geoms.as_ref().and_then(|g| g[row].as_ref());
+            match g {
+                None => {}
+                Some(Geometry::Polygon(p)) => geom = Some(MultiPolygon(vec![p.clone()])),
+                Some(Geometry::MultiPolygon(mp)) => geom = Some(mp.clone()),
+                Some(Geometry::GeometryCollection(gc)) if gc.0.iter().all(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_))) => {
+                    let mut polys = Vec::new();
+                    for g in &gc.0 {
+                        match g {
+                            Geometry::Polygon(p) => polys.push(p.clone()),
+                            Geometry::MultiPolygon(mp) => polys.extend(mp.0.iter().cloned()),
+                            _ => {}
+                        }
+                    }
+                    geom = Some(MultiPolygon(polys));
+                }
+                Some(other) => {
+                    return RowResult::Quarantine {
+                        target: def.name.clone(),
+                        rule: "FMT-03",
+                        reason: format!("{} geometry cannot go to polygon table {}", geometry_name(other), def.name),
+                        key: Some(key),
+                    }
+                }
+            }
+        }
+        RowResult::Mapped(Box::new(RowOut { target: ti, vals, key, geom, findings }))
+    }
+}
+
+fn geometry_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "point",
+        Geometry::Line(_) | Geometry::LineString(_) => "line",
+        Geometry::MultiPoint(_) => "multipoint",
+        Geometry::MultiLineString(_) => "multiline",
+        Geometry::GeometryCollection(_) => "mixed collection",
+        _ => "non-polygon",
+    }
+}
+
+fn record_hash(vals: &[Val], geom: Option<&Geom>) -> String {
+    let mut h = Sha256::new();
+    for v in vals {
+        match v {
+            Val::Null => h.update([0u8]),
+            Val::Text(s) => {
+                h.update([1u8]);
+                h.update(s.as_bytes());
+            }
+            Val::Int(i) => {
+                h.update([2u8]);
+                h.update(i.to_le_bytes());
+            }
+            Val::Real(r) => {
+                h.update([3u8]);
+                h.update(r.to_le_bytes());
+            }
+        }
+        h.update([0x1f]);
+    }
+    if let Some(g) = geom {
+        let mut b = Vec::new();
+        cadastra_io::wkb::write_multipolygon(&mut b, g);
+        h.update(&b);
+    }
+    hex::encode(&h.finalize()[..12])
+}
+
+/// Map every record of a source.
+pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult {
+    let raw = &data.table;
+    let targets: Vec<_> = src
+        .targets
+        .iter()
+        .map(|t| {
+            let def = registry().table(&t.table).expect("compile() resolved the table");
+            let idxs = t
+                .fields
+                .iter()
+                .map(|(_, m)| {
+                    (
+                        m.from.as_ref().and_then(|f| raw.field_index(f)),
+                        m.unit_field.as_ref().and_then(|f| raw.field_index(f)),
+                    )
+                })
+                .collect();
+            (t, def, idxs)
+        })
+        .collect();
+    let when_idx = src
+        .targets
+        .iter()
+        .map(|t| t.when.as_ref().and_then(|w| raw.field_index(&w.field)))
+        .collect();
+    let key_idx: Vec<usize> = src.key.iter().filter_map(|k| raw.field_index(k)).collect();
+    let ctx = Ctx { src, raw, targets, when_idx, key_idx };
+
+    let problem_rows: HashSet<usize> = data.problems.iter().map(|p| p.row).collect();
+    let n = raw.len();
+    const CHUNK: usize = 16 * 1024;
+    let chunks: Vec<(Vec<(usize, RowResult)>, ChangeCounts)> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut counts = ChangeCounts::default();
+            let out = (c * CHUNK..((c + 1) * CHUNK).min(n))
+                .filter(|r| !problem_rows.contains(r))
+                .map(|r| (r, ctx.map_row(r, &mut counts)))
+                .collect();
+            (out, counts)
+        })
+        .collect();
+
+    let mut result = MapResult::default();
+    let mut per_target: Vec<(Vec<usize>, Vec<RowOut>)> = ctx.targets.iter().map(|_| (vec![], vec![])).collect();
+    let mut seen: Vec<HashSet<String>> = ctx.targets.iter().map(|_| HashSet::new()).collect();
+    let quarantine = |r: usize, target: String, rule: &str, reason: String, key: Option<String>| Quarantined {
+        source: src.name.clone(),
+        src_file: src.display_path.clone(),
+        src_row: raw.src_rows[r],
+        src_key: key,
+        target,
+        rule_id: rule.to_string(),
+        reason,
+        raw_record: raw_json(raw, r),
+        raw_geom_wkt: raw.geoms.as_ref().and_then(|g| g[r].as_ref()).map(wkt),
+    };
+    for p in &data.problems {
+        let target = if ctx.targets.len() == 1 { ctx.targets[0].1.name.clone() } else { "-".into() };
+        *result.read_per_target.entry(target.clone()).or_default() += 1;
+        result.quarantine.push(quarantine(
+            p.row,
+            target,
+            "FMT-02",
+            format!("field {}: {} (raw bytes {})", p.field, p.reason, p.raw),
+            None,
+        ));
+    }
+    for (rows, counts) in chunks {
+        result.cleaning.merge(&counts);
+        for (r, res) in rows {
+            match res {
+                RowResult::Quarantine { target, rule, reason, key } => {
+                    *result.read_per_target.entry(target.clone()).or_default() += 1;
+                    result.quarantine.push(quarantine(r, target, rule, reason, key));
+                }
+                RowResult::Mapped(out) => {
+                    let tname = ctx.targets[out.target].1.name.clone();
+                    *result.read_per_target.entry(tname.clone()).or_default() += 1;
+                    if !seen[out.target].insert(out.key.clone()) {
+                        let k = out.key.clone();
+                        result.quarantine.push(quarantine(
+                            r,
+                            tname,
+                            "FMT-03",
+                            format!("legacy key {k} occurs more than once in the source; the first record was kept"),
+                            Some(k),
+                        ));
+                        continue;
+                    }
+                    per_target[out.target].0.push(r);
+                    per_target[out.target].1.push(*out);
+                }
+            }
+        }
+    }
+    for (ti, (raw_index, outs)) in per_target.into_iter().enumerate() {
+        let def = ctx.targets[ti].1;
+        let mut rows = Rows::new(def);
+        let prov = def.fields.len() - registry().provenance.len();
+        for (out, &r) in outs.iter().zip(&raw_index) {
+            let hash = record_hash(&out.vals, out.geom.as_ref());
+            for (i, col) in rows.columns.iter_mut().enumerate() {
+                let v = if i < prov {
+                    out.vals[i].clone()
+                } else {
+                    match def.fields[i].name.as_str() {
+                        "src_system" => Val::Text(src.system.clone()),
+                        "src_file" => Val::Text(src.display_path.clone()),
+                        "src_row" => Val::Int(raw.src_rows[r] as i64),
+                        "src_key" => Val::Text(out.key.clone()),
+                        "batch_id" => Val::Text(batch.to_string()),
+                        "record_hash" => Val::Text(hash.clone()),
+                        _ => Val::Null,
+                    }
+                };
+                push(col, v);
+            }
+            if def.geometry.is_some() {
+                rows.geoms.push(out.geom.clone());
+            }
+        }
+        for out in &outs {
+            result.findings.extend(out.findings.iter().cloned());
+        }
+        result.targets.push(MappedTarget { table: def.name.clone(), rows, raw_index });
+    }
+    result
+}
+
+fn push(col: &mut Column, v: Val) {
+    match (col, v) {
+        (Column::Text(c), Val::Text(s)) => c.push(Some(&s)),
+        (Column::Text(c), Val::Int(i)) => c.push(Some(&i.to_string())),
+        (Column::Text(c), Val::Real(r)) => c.push(Some(&format_real(r))),
+        (Column::Text(c), Val::Null) => c.push(None),
+        (Column::Int(c), Val::Int(i)) => c.push(Some(i)),
+        (Column::Int(c), _) => c.push(None),
+        (Column::Real(c), Val::Real(r)) => c.push(Some(r)),
+        (Column::Real(c), Val::Int(i)) => c.push(Some(i as f64)),
+        (Column::Real(c), _) => c.push(None),
+    }
+}
