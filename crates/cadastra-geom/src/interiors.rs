@@ -24,8 +24,8 @@
 
 use crate::index::Envelope;
 use crate::predicates::{
-    compare_angle, locate_in_ring, point_on_segment, ring_orientation, segment_intersection,
-    Location, SegIntersection,
+    compare_angle, in_open_arc, locate_in_ring, point_on_segment, ring_orientation,
+    segment_intersection, turn_class, Location, SegIntersection,
 };
 use geo_types::{Coord, MultiPolygon};
 use std::cell::RefCell;
@@ -193,51 +193,81 @@ fn run(
             SegIntersection::None => {}
         }
     }
-    s.nodes.sort_unstable_by(cmp_coord);
-    s.nodes.dedup();
-
-    // 2. half-edges at nodes
-    for k in 0..s.pairs.len() {
-        let (ia, ib, x) = s.pairs[k];
-        match x {
-            SegIntersection::Point { at, .. } => {
-                push_halves(s, a, b, ia, at);
-                push_halves(s, a, b, ib, at);
+    if s.nodes.len() <= 24 {
+        // few nodes (the coverage case): dedup in place, scan contacts per node
+        let mut k = 0;
+        while k < s.nodes.len() {
+            let n = s.nodes[k];
+            if s.nodes[..k].contains(&n) {
+                s.nodes.swap_remove(k);
+            } else {
+                k += 1;
             }
-            SegIntersection::Collinear { a: p, b: q } => {
-                let (lo, hi) = if p.x <= q.x { (p.x, q.x) } else { (q.x, p.x) };
-                let start = s.nodes.partition_point(|n| n.x < lo);
-                let mut i = start;
-                while i < s.nodes.len() && s.nodes[i].x <= hi {
-                    let n = s.nodes[i];
-                    if point_on_segment(n, p, q) {
-                        push_halves(s, a, b, ia, n);
-                        push_halves(s, a, b, ib, n);
-                    }
-                    i += 1;
+        }
+        for ni in 0..s.nodes.len() {
+            let n = s.nodes[ni];
+            s.halves.clear();
+            for k in 0..s.pairs.len() {
+                let (ia, ib, x) = s.pairs[k];
+                let on = match x {
+                    SegIntersection::Point { at, .. } => at == n,
+                    SegIntersection::Collinear { a: p, b: q } => point_on_segment(n, p, q),
+                    SegIntersection::None => false,
+                };
+                if on {
+                    push_halves(s, a, b, ia, n);
+                    push_halves(s, a, b, ib, n);
                 }
             }
-            SegIntersection::None => {}
+            if sectors_overlap(&mut s.halves) {
+                return InteriorsIntersect;
+            }
         }
-    }
-    s.halves.sort_unstable_by(|x, y| {
-        cmp_coord(&x.at, &y.at)
-            .then(x.side.cmp(&y.side))
-            .then(x.seg.cmp(&y.seg))
-            .then(cmp_coord(&x.to, &y.to))
-    });
-    s.halves
-        .dedup_by(|x, y| x.at == y.at && x.side == y.side && x.seg == y.seg && x.to == y.to);
-    let mut i = 0;
-    while i < s.halves.len() {
-        let mut j = i + 1;
-        while j < s.halves.len() && s.halves[j].at == s.halves[i].at {
-            j += 1;
+    } else {
+        s.nodes.sort_unstable_by(cmp_coord);
+        s.nodes.dedup();
+        // 2. half-edges at nodes
+        for k in 0..s.pairs.len() {
+            let (ia, ib, x) = s.pairs[k];
+            match x {
+                SegIntersection::Point { at, .. } => {
+                    push_halves(s, a, b, ia, at);
+                    push_halves(s, a, b, ib, at);
+                }
+                SegIntersection::Collinear { a: p, b: q } => {
+                    let (lo, hi) = if p.x <= q.x { (p.x, q.x) } else { (q.x, p.x) };
+                    let mut i = s.nodes.partition_point(|n| n.x < lo);
+                    while i < s.nodes.len() && s.nodes[i].x <= hi {
+                        let n = s.nodes[i];
+                        if point_on_segment(n, p, q) {
+                            push_halves(s, a, b, ia, n);
+                            push_halves(s, a, b, ib, n);
+                        }
+                        i += 1;
+                    }
+                }
+                SegIntersection::None => {}
+            }
         }
-        if sectors_overlap(&mut s.halves[i..j]) {
-            return InteriorsIntersect;
+        s.halves.sort_unstable_by(|x, y| {
+            cmp_coord(&x.at, &y.at)
+                .then(x.side.cmp(&y.side))
+                .then(x.seg.cmp(&y.seg))
+                .then(cmp_coord(&x.to, &y.to))
+        });
+        s.halves
+            .dedup_by(|x, y| x.at == y.at && x.side == y.side && x.seg == y.seg && x.to == y.to);
+        let mut i = 0;
+        while i < s.halves.len() {
+            let mut j = i + 1;
+            while j < s.halves.len() && s.halves[j].at == s.halves[i].at {
+                j += 1;
+            }
+            if sectors_overlap(&mut s.halves[i..j]) {
+                return InteriorsIntersect;
+            }
+            i = j;
         }
-        i = j;
     }
 
     // 3. rings without contact: one vertex decides
@@ -392,7 +422,9 @@ fn push_halves(s: &mut Scratch, a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, si
         l
     };
     let left = left > 0;
-    if at != seg.u {
+    let known =
+        |h: &Vec<Half>, to: Coord| h.iter().any(|x| x.seg == si && x.to == to && x.at == at);
+    if at != seg.u && !known(&s.halves, seg.u) {
         // the part u -> at arrives here; interior (left of travel) is clockwise of `to u`
         s.halves.push(Half {
             at,
@@ -402,7 +434,7 @@ fn push_halves(s: &mut Scratch, a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, si
             ccw_interior: !left,
         });
     }
-    if at != seg.v {
+    if at != seg.v && !known(&s.halves, seg.v) {
         s.halves.push(Half {
             at,
             to: seg.v,
@@ -435,15 +467,54 @@ fn ring_interior_left(g: &MultiPolygon<f64>, info: RingInfo) -> i8 {
 
 /// Angle order around `at` (exact), ties broken by side so equal directions group together.
 fn sectors_overlap(h: &mut [Half]) -> bool {
+    if h.len() < 4 {
+        return false; // a node has at least two half-edges of each side
+    }
     let at = h[0].at;
-    h.sort_unstable_by(|x, y| {
-        let c = compare_angle(at, x.to, y.to);
-        match c {
-            1 => Ordering::Greater,
-            -1 => Ordering::Less,
-            _ => x.side.cmp(&y.side),
+    if h.len() == 4 {
+        // the common case: one ring of each side passes through the node. Each interior is
+        // the open arc turning counter-clockwise from its "interior on the left" half-edge to
+        // the other one; two arcs overlap iff they start together or one starts inside the
+        // other.
+        let mut arcs = [[None::<Coord>; 2]; 2];
+        let mut ok = true;
+        for x in h.iter() {
+            let slot = &mut arcs[x.side as usize][usize::from(!x.ccw_interior)];
+            ok &= slot.is_none();
+            *slot = Some(x.to);
         }
-    });
+        if let [[Some(a1), Some(a2)], [Some(b1), Some(b2)]] = arcs {
+            if ok {
+                return turn_class(at, a1, b1) == 0
+                    || in_open_arc(at, a1, a2, b1)
+                    || in_open_arc(at, b1, b2, a1);
+            }
+        }
+    }
+    let less = |x: &Half, y: &Half| match compare_angle(at, x.to, y.to) {
+        -1 => true,
+        1 => false,
+        _ => x.side < y.side,
+    };
+    if h.len() <= 16 {
+        for i in 1..h.len() {
+            let mut j = i;
+            while j > 0 && less(&h[j], &h[j - 1]) {
+                h.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    } else {
+        h.sort_unstable_by(|x, y| {
+            if less(x, y) {
+                Ordering::Less
+            } else if less(y, x) {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        });
+    }
     // state of each side in the sector after the last group holding it (cyclic start)
     let mut state = [None::<bool>; 2];
     for x in h.iter() {

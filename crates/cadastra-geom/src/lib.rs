@@ -11,14 +11,15 @@
 //!   bilingual [`Invalid`].
 //! - [`shape`]: GEOM-03 vertex defects (duplicates, short segments, spikes within a 1 mm snap),
 //!   GEOM-05 small/thin polygons, GEOM-06 ring orientation, areas with a local origin.
-//! - [`index`]: [`TopoIndex`], an rstar R-tree over feature envelopes; candidate pairs by a
-//!   parallel spatial self-join, sorted.
+//! - [`index`]: [`TopoIndex`] over feature envelopes: candidate pairs from a parallel
+//!   hierarchical grid, envelope queries from a packed Hilbert R-tree (why not rstar: see the
+//!   module docs), results sorted.
 //! - [`interiors`]: [`interiors_intersect`] (exact DE-9IM `II` test, fast on coverages) and
 //!   [`relate_areas`] (disjoint / touch / overlap).
 //! - [`overlay`]: TOPO-01/-05 [`overlap`] and [`find_overlaps`], TOPO-04 [`outside_part`]
 //!   (geo `BooleanOps` for the geometry).
-//! - [`gaps`]: TOPO-02 [`find_gaps`]: holes of a group's union by edge cancelling with
-//!   T-junction splitting, `unary_union` fallback, sliver classification, allowed layers.
+//! - [`gaps`]: TOPO-02 [`find_gaps`]: holes of a group's union by edge cancelling, noding
+//!   (T-junctions, crossings) and face winding numbers, sliver classification, allowed layers.
 //! - [`similar`]: duplicates, [`hausdorff`], [`overlap_ratio`] for the merge stage.
 //!
 //! Invariants: no function panics on bad geometry (NaN, empty, invalid rings); parallel

@@ -76,8 +76,8 @@ pub fn find_overlaps_indexed(
     min_area: f64,
     min_width: f64,
 ) -> Vec<OverlapFinding> {
-    let pairs = index.candidate_pairs();
-    pairs
+    let pairs = index.candidate_pairs_grid_order();
+    let mut found: Vec<OverlapFinding> = pairs
         .par_iter()
         .with_min_len(256)
         .filter_map(|&(i, j)| {
@@ -106,7 +106,9 @@ pub fn find_overlaps_indexed(
                 },
             })
         })
-        .collect()
+        .collect();
+    found.sort_unstable_by_key(|f| (f.i, f.j));
+    found
 }
 
 /// TOPO-04 default: an outside part at most this wide (m) is eaves/digitising noise (W),

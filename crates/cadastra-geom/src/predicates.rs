@@ -380,6 +380,50 @@ pub(crate) fn is_interior_segment(node: Coord, a0: Coord, a1: Coord, b: Coord) -
     between == interior_between
 }
 
+/// Do `v -> p` and `v -> r` point the same way (assuming `p` is on the line `v r`)? Exact.
+#[inline]
+fn same_direction(v: Coord, r: Coord, p: Coord) -> bool {
+    let sg = |d: f64| (d > 0.0) as i8 - (d < 0.0) as i8;
+    sg(p.x - v.x) == sg(r.x - v.x) && sg(p.y - v.y) == sg(r.y - v.y)
+}
+
+/// Where direction `v -> p` lies when turning counter-clockwise from direction `v -> r`:
+/// 0 the same direction, 1 strictly left (angle in (0, π)), 2 opposite (π), 3 strictly right
+/// (angle in (π, 2π)). Exact.
+#[inline]
+pub(crate) fn turn_class(v: Coord, r: Coord, p: Coord) -> u8 {
+    match orient(v, r, p) {
+        1 => 1,
+        -1 => 3,
+        _ if same_direction(v, r, p) => 0,
+        _ => 2,
+    }
+}
+
+/// Is the counter-clockwise angle from `v -> r` to `v -> w` smaller than to `v -> x`
+/// (angles in `[0, 2π)`)? Exact.
+#[inline]
+pub(crate) fn ccw_angle_less(v: Coord, r: Coord, w: Coord, x: Coord) -> bool {
+    let (cw, cx) = (turn_class(v, r, w), turn_class(v, r, x));
+    if cw != cx {
+        return cw < cx;
+    }
+    matches!(cw, 1 | 3) && orient(v, w, x) > 0
+}
+
+/// Is direction `v -> x` strictly inside the open counter-clockwise arc from `v -> s` to
+/// `v -> e` (the whole turn minus `s` when `e` points like `s`)? Exact.
+#[inline]
+pub(crate) fn in_open_arc(v: Coord, s: Coord, e: Coord, x: Coord) -> bool {
+    if turn_class(v, s, x) == 0 {
+        return false;
+    }
+    if turn_class(v, s, e) == 0 {
+        return true;
+    }
+    ccw_angle_less(v, s, x, e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +511,24 @@ mod tests {
             c(0., 0.),
         ];
         assert!(is_ccw(&flat));
+    }
+
+    #[test]
+    fn arcs() {
+        let v = c(0., 0.);
+        let (e, n, w, s) = (c(1., 0.), c(0., 1.), c(-1., 0.), c(0., -1.));
+        assert!(ccw_angle_less(v, e, n, w));
+        assert!(!ccw_angle_less(v, e, w, n));
+        assert!(ccw_angle_less(v, e, w, s));
+        assert!(ccw_angle_less(v, e, e, n)); // angle 0 is the smallest
+        assert!(in_open_arc(v, e, w, n));
+        assert!(!in_open_arc(v, e, w, s));
+        assert!(!in_open_arc(v, e, w, w));
+        assert!(!in_open_arc(v, e, w, c(2., 0.)));
+        assert!(in_open_arc(v, w, e, s)); // reflex side
+        assert!(in_open_arc(v, e, c(3., 0.), s)); // full turn minus the ray
+        assert_eq!(turn_class(v, e, c(5., 0.)), 0);
+        assert_eq!(turn_class(v, e, c(-5., 0.)), 2);
     }
 
     #[test]

@@ -255,7 +255,11 @@ fn area_geom() -> impl Strategy<Value = MultiPolygon<f64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn interiors_intersect_equals_geo_relate(a in area_geom(), b in area_geom()) {
         let m = a.relate(&b);

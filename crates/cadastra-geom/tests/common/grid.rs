@@ -74,7 +74,7 @@ fn kind(o: &GridOptions, i: usize, j: usize) -> Kind {
         return Kind::Normal;
     }
     let (a, b) = (i % 7, j % 11);
-    let pick = |k: u64| h(o.seed, i as u64, j as u64, k) % 13 == 0;
+    let pick = |k: u64| h(o.seed, i as u64, j as u64, k).is_multiple_of(13);
     match (a, b) {
         (3, 5) if pick(1) => Kind::Hole,
         (5, 8) if pick(2) => Kind::Sliver,
@@ -93,7 +93,7 @@ pub fn grid_coverage(o: &GridOptions) -> GridCoverage {
     };
     // middle vertex of the vertical edge from node (i, j) to (i, j + 1), if it has one
     let bend = |i: usize, j: usize| -> Option<Coord> {
-        if h(s, i as u64, j as u64, 12) % 3 != 0 {
+        if !h(s, i as u64, j as u64, 12).is_multiple_of(3) {
             return None;
         }
         let (a, b) = (node(i, j), node(i, j + 1));
@@ -152,7 +152,7 @@ pub fn grid_coverage(o: &GridOptions) -> GridCoverage {
             } else {
                 bend(i + 1, j).map(mv)
             };
-            let split = k == Kind::Normal && h(s, i as u64, j as u64, 14) % 20 == 0;
+            let split = k == Kind::Normal && h(s, i as u64, j as u64, 14).is_multiple_of(20);
             let mut rings: Vec<Vec<Coord>> = Vec::new();
             if split {
                 out.t_junction_parcels += 1;
@@ -179,7 +179,7 @@ pub fn grid_coverage(o: &GridOptions) -> GridCoverage {
                 rings.push(r);
             }
             for (n, mut r) in rings.into_iter().enumerate() {
-                if h(s, i as u64, j as u64, 20 + n as u64) % 2 == 0 {
+                if h(s, i as u64, j as u64, 20 + n as u64).is_multiple_of(2) {
                     r.reverse(); // clockwise, as in shapefiles
                 }
                 r.push(r[0]);
