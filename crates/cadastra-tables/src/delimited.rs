@@ -234,8 +234,12 @@ impl<'a> Parser<'a> {
             let start = self.pos;
             let mut from = self.pos;
             loop {
-                let rest = &self.b[from..];
-                match memchr::memchr3(self.delim, self.term, b'"', rest) {
+                // fields are short: a plain loop beats memchr3's per-call set-up here
+                let (b, delim, term) = (self.b, self.delim, self.term);
+                let hit = b[from..]
+                    .iter()
+                    .position(|&c| c == delim || c == term || c == b'"');
+                match hit {
                     None => {
                         out.push(Span {
                             start,

@@ -2,7 +2,7 @@
 //!
 //! Order of evidence: byte-order mark, then the encoding the operator declared, then a UTF-16
 //! shape test (many NUL bytes in alternate positions), then "is it valid UTF-8", then
-//! chardetng on the first MiB. With `chinese`, only GBK (read as GB18030, its superset), GB18030
+//! chardetng on the first 256 KiB. With `chinese`, only GBK (read as GB18030, its superset), GB18030
 //! and Big5 are accepted from the detector; any other guess is replaced by whichever of GBK and
 //! Big5 decodes the sample with fewer malformed sequences (GBK on a tie), and a Big5 guess on
 //! fewer than 32 Chinese characters yields to GBK unless GBK decodes worse. Also with `chinese`,
@@ -24,8 +24,9 @@
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, BIG5, GB18030, GBK, UTF_16BE, UTF_16LE, UTF_8};
 
-/// How many leading bytes chardetng sees: enough for thousands of Chinese names.
-pub const SAMPLE_BYTES: usize = 1 << 20;
+/// How many leading bytes chardetng sees: enough for thousands of Chinese names (chardetng
+/// runs at a few MB/s, so a 1 MiB sample would cost a quarter of a second).
+pub const SAMPLE_BYTES: usize = 1 << 18;
 
 /// The encoding chosen for a file and why.
 #[derive(Debug, Clone)]

@@ -31,6 +31,8 @@ use polars::prelude::{
     DataFrame, DataFrameJoinOps, GroupsIndicator, IntoColumn, IntoGroupsType, JoinArgs, JoinType,
     NamedFrom, PlSmallStr, Series, StringChunkedBuilder,
 };
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 /// A row position in a [`RecordTable`] (0-based). Tables are below 4 GiB of text, so `u32`.
 pub type Row = u32;
@@ -46,8 +48,14 @@ pub struct KeyIndex {
     offsets: Vec<u32>,
     rows: Vec<Row>,
     null_rows: Vec<Row>,
-    /// group ids ordered by key, for [`KeyIndex::rows_of`]
-    by_key: Vec<u32>,
+    /// (key hash, group id) sorted, for [`KeyIndex::rows_of`]; built on first use
+    by_hash: OnceLock<Vec<(u64, u32)>>,
+}
+
+fn key_hash(k: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    k.hash(&mut h);
+    h.finish()
 }
 
 fn trimmed(v: Option<&str>) -> Option<&str> {
@@ -73,24 +81,27 @@ impl KeyIndex {
         let mut null_rows = Vec::new();
         for g in groups.iter() {
             let first = g.first() as usize;
-            let members: Vec<Row> = match &g {
-                GroupsIndicator::Idx((_, all)) => all.iter().copied().collect(),
-                GroupsIndicator::Slice([f, len]) => (*f..*f + *len).collect(),
-            };
             match trimmed(col.get(first)) {
-                None => null_rows.extend(members),
+                None => match &g {
+                    GroupsIndicator::Idx((_, all)) => null_rows.extend(all.iter().copied()),
+                    GroupsIndicator::Slice([f, len]) => null_rows.extend(*f..*f + *len),
+                },
                 Some(k) => {
                     keys.push(Some(k));
-                    let mut m = members;
-                    m.sort_unstable();
-                    rows.extend(m);
+                    let start = rows.len();
+                    match &g {
+                        GroupsIndicator::Idx((_, all)) => rows.extend(all.iter().copied()),
+                        GroupsIndicator::Slice([f, len]) => rows.extend(*f..*f + *len),
+                    }
+                    let members = &mut rows[start..];
+                    if !members.is_sorted() {
+                        members.sort_unstable();
+                    }
                     offsets.push(rows.len() as u32);
                 }
             }
         }
         null_rows.sort_unstable();
-        let mut by_key: Vec<u32> = (0..keys.len() as u32).collect();
-        by_key.sort_unstable_by(|&a, &b| keys.get(a as usize).cmp(&keys.get(b as usize)));
         Ok(KeyIndex {
             table: table.name.clone(),
             field: field.to_string(),
@@ -98,7 +109,7 @@ impl KeyIndex {
             offsets,
             rows,
             null_rows,
-            by_key,
+            by_hash: OnceLock::new(),
         })
     }
 
@@ -119,16 +130,24 @@ impl KeyIndex {
     pub fn rows(&self, g: usize) -> &[Row] {
         &self.rows[self.offsets[g] as usize..self.offsets[g + 1] as usize]
     }
-    /// The rows whose trimmed key equals `key` (trimmed too); empty if none.
+    /// The rows whose trimmed key equals `key` (trimmed too); empty if none. The first call
+    /// builds a sorted table of key hashes (a fraction of a second per million keys).
     pub fn rows_of(&self, key: &str) -> &[Row] {
         let key = key.trim();
-        match self
-            .by_key
-            .binary_search_by(|&g| self.key(g as usize).cmp(key))
-        {
-            Ok(i) => self.rows(self.by_key[i] as usize),
-            Err(_) => &[],
-        }
+        let by_hash = self.by_hash.get_or_init(|| {
+            let mut v: Vec<(u64, u32)> = (0..self.len())
+                .map(|g| (key_hash(self.key(g)), g as u32))
+                .collect();
+            v.sort_unstable();
+            v
+        });
+        let h = key_hash(key);
+        let from = by_hash.partition_point(|&(x, _)| x < h);
+        by_hash[from..]
+            .iter()
+            .take_while(|&&(x, _)| x == h)
+            .find(|&&(_, g)| self.key(g as usize) == key)
+            .map_or(&[], |&(_, g)| self.rows(g as usize))
     }
     /// Rows with a null or blank key.
     pub fn null_rows(&self) -> &[Row] {

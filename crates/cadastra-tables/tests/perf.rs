@@ -173,6 +173,9 @@ fn join_one_million_by_one_million() {
         }
         s.into_bytes()
     };
+    // holders: units from n/10 on, every 4th with two holders, until n rows; count what must
+    // stay unmatched on either side
+    let (mut unmatched_left, mut unmatched_right) = (n / 10, 0);
     let holders_csv = {
         let mut s = String::from("BDCDYH,QLRMC\n");
         let mut i = n / 10;
@@ -180,12 +183,15 @@ fn join_one_million_by_one_million() {
         while rows < n {
             let _ = writeln!(s, " {} ,甲", unit_key(i));
             rows += 1;
+            unmatched_right += usize::from(i >= n);
             if i % 4 == 0 && rows < n {
                 let _ = writeln!(s, "{},乙", unit_key(i));
                 rows += 1;
+                unmatched_right += usize::from(i >= n);
             }
             i += 1;
         }
+        unmatched_left += n.saturating_sub(i);
         s.into_bytes()
     };
     let o = CsvOptions::default();
@@ -224,7 +230,8 @@ fn join_one_million_by_one_million() {
         .count();
     println!("  {} rows_of lookups: {:.2} s", n.div_ceil(7), secs(t));
     assert!(lookups > 0);
-    assert_eq!(j.unmatched_left.len(), n / 10);
+    assert_eq!(j.unmatched_left.len(), unmatched_left);
+    assert_eq!(j.unmatched_right.len(), unmatched_right);
     assert!(j.multiplicity.one_to_many > 0);
     assert_eq!(j.pairs.len() + j.unmatched_right.len(), n);
     assert!(total < 30.0, "join took {total:.1} s");
