@@ -201,6 +201,38 @@ pub fn find_gaps_with_stats(
     (gaps, stats)
 }
 
+/// TOPO-02 for a whole layer: `group[i]` is the group (cadastral sub-zone) of feature `i`;
+/// gaps are searched within each group, groups in parallel. Features without geometry are
+/// skipped; geometries and groups pair up by position. Sorted by group, then as
+/// [`find_gaps`].
+pub fn find_gaps_by_group(
+    geoms: &[Option<MultiPolygon<f64>>],
+    group: &[u32],
+    opts: &GapOptions<'_>,
+) -> Vec<(u32, Gap)> {
+    let mut members: Vec<(u32, usize)> = group
+        .iter()
+        .zip(geoms)
+        .enumerate()
+        .filter_map(|(i, (&g, geom))| geom.as_ref().map(|_| (g, i)))
+        .collect();
+    members.sort_unstable();
+    let mut groups: Vec<(u32, Vec<&MultiPolygon<f64>>)> = Vec::new();
+    for (g, i) in members {
+        let Some(geom) = geoms[i].as_ref() else {
+            continue;
+        };
+        match groups.last_mut() {
+            Some((last, v)) if *last == g => v.push(geom),
+            _ => groups.push((g, vec![geom])),
+        }
+    }
+    groups
+        .par_iter()
+        .flat_map_iter(|(g, refs)| find_gaps(refs, opts).into_iter().map(move |gap| (*g, gap)))
+        .collect()
+}
+
 fn lowest(r: &[Coord]) -> Coord {
     r.iter()
         .copied()
@@ -912,6 +944,27 @@ mod tests {
             "{}",
             gaps[0].area
         );
+    }
+
+    #[test]
+    fn gaps_per_group() {
+        // two zones side by side; the hole lies in zone 7 only, the seam between zones is
+        // not a gap
+        let mut g = vec![
+            rect(0., 0., 30., 10.),
+            rect(0., 10., 10., 20.),
+            rect(20., 10., 30., 20.),
+            rect(0., 20., 30., 30.),
+        ];
+        let mut zone = vec![7, 7, 7, 7];
+        g.push(rect(30., 0., 60., 30.));
+        zone.push(3);
+        let geoms: Vec<Option<MultiPolygon<f64>>> = g.into_iter().map(Some).chain([None]).collect();
+        zone.push(3);
+        let found = find_gaps_by_group(&geoms, &zone, &GapOptions::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, 7);
+        assert_eq!(found[0].1.area, 100.0);
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub mod shape;
 pub mod similar;
 pub mod valid;
 
-pub use gaps::{find_gaps, find_gaps_with_stats, Gap, GapMethod, GapOptions, GapStats};
+pub use gaps::{
+    find_gaps, find_gaps_by_group, find_gaps_with_stats, Gap, GapMethod, GapOptions, GapStats,
+};
 pub use index::{Envelope, TopoIndex};
 pub use interiors::{interiors_intersect, relate_areas, AreaRelation};
 pub use overlay::{
