@@ -142,6 +142,8 @@ pub struct RightOut {
 pub struct PersonDraft {
     pub name: String,
     pub male: bool,
+    /// of age at the registration that made them a holder
+    pub birth: Date,
     pub region: &'static str,
     pub phone: String,
     pub address: String,
@@ -529,19 +531,22 @@ impl People<'_> {
             )
         }
     }
-    /// A new natural person; `address` is where they live.
-    fn person(&mut self, male: bool, address: &str, reusable: bool) -> usize {
-        let old = self.rng.random_bool(0.5);
+    /// A new natural person, of age when registered on `djsj`; `address` is where they live.
+    fn person(&mut self, male: bool, address: &str, reusable: bool, djsj: Date) -> usize {
+        let from = djsj.plus_years(-75).max(Date::new(1930, 1, 1));
+        let to = djsj.plus_years(-20).min(Date::new(1998, 12, 31));
+        let birth = rand_date(&mut self.rng, from, to);
         let name = format!(
             "{}{}",
             names::surname(&mut self.rng),
-            names::given_name(&mut self.rng, male, old)
+            names::given_name(&mut self.rng, male, birth.y < 1970)
         );
         let region = self.region();
         let phone = self.phone();
         self.list.push(PersonDraft {
             name,
             male,
+            birth,
             region,
             phone,
             address: address.to_string(),
@@ -554,14 +559,17 @@ impl People<'_> {
         }
         i
     }
-    /// A person, sometimes one who already holds another unit here.
-    fn holder(&mut self, address: &str) -> usize {
+    /// A person, sometimes one who already holds another unit here (and was of age then).
+    fn holder(&mut self, address: &str, djsj: Date) -> usize {
         if !self.reusable.is_empty() && self.rng.random_bool(0.04) {
             let k = self.rng.random_range(0..self.reusable.len());
-            return self.reusable[k];
+            let p = self.reusable[k];
+            if self.list[p].birth.plus_years(18) <= djsj {
+                return p;
+            }
         }
         let male = self.rng.random_bool(0.6);
-        self.person(male, address, true)
+        self.person(male, address, true, djsj)
     }
     fn company(&mut self, address: &str) -> usize {
         let name = names::company(&mut self.rng);
@@ -579,6 +587,7 @@ impl People<'_> {
         self.list.push(PersonDraft {
             name,
             male: false,
+            birth: Date::new(1990, 1, 1),
             region,
             phone,
             address: address.to_string(),
@@ -590,7 +599,12 @@ impl People<'_> {
 }
 
 /// Holders of a unit: one person, a couple (共同共有) or shares (按份共有).
-fn holders_for(people: &mut People<'_>, address: &str, company: bool) -> Vec<HolderOut> {
+fn holders_for(
+    people: &mut People<'_>,
+    address: &str,
+    company: bool,
+    djsj: Date,
+) -> Vec<HolderOut> {
     if company {
         let c = people.company(address);
         return vec![HolderOut {
@@ -601,15 +615,15 @@ fn holders_for(people: &mut People<'_>, address: &str, company: bool) -> Vec<Hol
     }
     let r: f64 = people.rng.random();
     if r < 0.55 {
-        let p = people.holder(address);
+        let p = people.holder(address, djsj);
         vec![HolderOut {
             person: p,
             gyfs: "0",
             share: Some((1, 1)),
         }]
     } else if r < 0.85 {
-        let a = people.person(true, address, true);
-        let b = people.person(false, address, true);
+        let a = people.person(true, address, true, djsj);
+        let b = people.person(false, address, true, djsj);
         vec![
             HolderOut {
                 person: a,
@@ -634,7 +648,7 @@ fn holders_for(people: &mut People<'_>, address: &str, company: bool) -> Vec<Hol
             .map(|&s| {
                 let male = people.rng.random_bool(0.5);
                 HolderOut {
-                    person: people.person(male, address, true),
+                    person: people.person(male, address, true, djsj),
                     gyfs: "2",
                     share: Some(s),
                 }
@@ -1087,10 +1101,10 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
                     continue;
                 }
                 let company = l.company;
-                current.holders = holders_for(&mut people, &addr, company);
+                current.holders = holders_for(&mut people, &addr, company, current.djsj);
                 if !attr04_done {
                     // a fresh person with a wrong check character, used nowhere else
-                    let p = people.person(true, &addr, false);
+                    let p = people.person(true, &addr, false, current.djsj);
                     people.list[p].bad_check = true;
                     current.holders = vec![HolderOut {
                         person: p,
@@ -1148,7 +1162,7 @@ pub fn build(sz: &Subzone, legacy: &Legacy<'_>) -> Result<ZoneOut, SampleError> 
         let bdcdyh = format!("{zddm}W00000000");
         let djsj = rand_date(&mut rng, Date::new(2005, 1, 1), REFERENCE);
         let zl = format!("{dist}{}{village}", sz.town);
-        let holders = holders_for(&mut people, &zl, false);
+        let holders = holders_for(&mut people, &zl, false, djsj);
         out.rights.push(RightOut {
             bdcdyh: bdcdyh.clone(),
             qllx,

@@ -2,14 +2,11 @@
 //! and unified social credit codes (GB 32100) with a valid embedded organisation code (GB 11714).
 
 use cadastra_model::ids::id_card_check_char;
+use std::collections::BTreeMap;
 
-/// First birth day (1940-01-01) as a day number, and how many days the window spans
-/// (to 1998-12-31: every holder is of age on the reference date 2019-01-01).
-const FIRST_YEAR: i32 = 1940;
-const LAST_YEAR: i32 = 1998;
-/// Sequence codes per sex and day: 3-digit 顺序码 5..=499 times two, plus the sex bit.
-const SEQ_LO: u64 = 5;
-const SEQ_N: u64 = 495;
+/// The 3-digit 顺序码 is `2 × k + sex bit` with k in `SEQ_LO..SEQ_LO + SEQ_N`.
+const SEQ_LO: u16 = 5;
+const SEQ_N: u16 = 495;
 
 /// A civil date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,43 +85,46 @@ impl Date {
     }
 }
 
-/// Maps a global person number to a unique (birth date, sequence) pair through a seeded affine
-/// permutation, so that 身份证 numbers never repeat however the world is split into sub-zones.
-#[derive(Debug, Clone)]
-pub struct IdAllocator {
-    a: u64,
-    b: u64,
-    m: u64,
-    first_day: i64,
+/// Hands out 身份证 numbers for given birth dates: the 顺序码 counts up per (region, birth
+/// day, sex), from the bottom of its range or, for a second independent registry (章丘区, built
+/// in parallel), from the top, so numbers never repeat across the world.
+#[derive(Debug, Clone, Default)]
+pub struct IdRegistry {
+    used: BTreeMap<(&'static str, i64, bool), u16>,
+    from_top: bool,
 }
 
-impl IdAllocator {
-    pub fn new(seed: u64) -> IdAllocator {
-        let first_day = Date::new(FIRST_YEAR, 1, 1).days();
-        let days = (Date::new(LAST_YEAR, 12, 31).days() - first_day + 1) as u64;
-        let m = days * SEQ_N;
-        let mut a = ((seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) % m) | 1;
-        while gcd(a, m) != 1 {
-            a += 2;
+impl IdRegistry {
+    pub fn new(from_top: bool) -> IdRegistry {
+        IdRegistry {
+            used: BTreeMap::new(),
+            from_top,
         }
-        let b = seed.wrapping_mul(0xD1B5_4A32_D192_ED03) % m;
-        IdAllocator { a, b, m, first_day }
     }
-    /// How many distinct numbers the allocator can hand out.
-    pub fn capacity(&self) -> u64 {
-        self.m
-    }
-    /// The 身份证 number of person `p` (`p < capacity()`), with the region code and sex given.
+    /// The next 身份证 number of a person born on `birth`; `None` when the day is full.
     /// `wrong_check` replaces the check character by a wrong one (defect ATTR-04).
-    pub fn id_card(&self, p: u64, region: &str, male: bool, wrong_check: bool) -> String {
-        let q = ((self.a as u128 * (p % self.m) as u128 + self.b as u128) % self.m as u128) as u64;
-        let day = self.first_day + (q / SEQ_N) as i64;
-        let seq = (SEQ_LO + q % SEQ_N) * 2 + u64::from(male);
-        let birth = Date::from_days(day);
+    pub fn id_card(
+        &mut self,
+        region: &'static str,
+        birth: Date,
+        male: bool,
+        wrong_check: bool,
+    ) -> Option<String> {
+        let n = self.used.entry((region, birth.days(), male)).or_insert(0);
+        if *n >= SEQ_N / 2 {
+            return None;
+        }
+        let k = if self.from_top {
+            SEQ_LO + SEQ_N - 1 - *n
+        } else {
+            SEQ_LO + *n
+        };
+        *n += 1;
+        let seq = k * 2 + u16::from(male);
         let first17 = format!("{region}{}{:03}", birth.compact(), seq);
         let good = id_card_check_char(first17.as_bytes());
         let c = if wrong_check { wrong_char(good) } else { good };
-        format!("{first17}{c}")
+        Some(format!("{first17}{c}"))
     }
 }
 
@@ -132,13 +132,6 @@ fn wrong_char(good: char) -> char {
     const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
     let i = C.iter().position(|&c| c == good).unwrap_or(0);
     C[(i + 3) % 11]
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 const USCC_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -210,16 +203,23 @@ mod tests {
 
     #[test]
     fn id_cards_are_valid_and_unique() {
-        let a = IdAllocator::new(2019);
+        let mut a = IdRegistry::new(false);
+        let mut b = IdRegistry::new(true);
         let mut seen = BTreeSet::new();
-        for p in 0..20_000 {
+        for p in 0..20_000i64 {
             let male = p % 3 == 0;
-            let id = a.id_card(p, "371202", male, false);
-            assert_eq!(id_card_check(&id), Ok(()), "{id}");
-            assert_eq!((id.as_bytes()[16] - b'0') % 2 == 1, male, "{id}");
-            assert!(seen.insert(id[6..17].to_string()), "duplicate {id}");
+            let birth = Date::from_days(Date::new(1950, 1, 1).days() + p % 97);
+            for r in [&mut a, &mut b] {
+                let id = r.id_card("371202", birth, male, false).unwrap();
+                assert_eq!(id_card_check(&id), Ok(()), "{id}");
+                assert_eq!((id.as_bytes()[16] - b'0') % 2 == 1, male, "{id}");
+                assert_eq!(&id[6..14], birth.compact());
+                assert!(seen.insert(id.clone()), "duplicate {id}");
+            }
         }
-        let bad = a.id_card(7, "371203", true, true);
+        let bad = a
+            .id_card("371203", Date::new(1960, 2, 29), true, true)
+            .unwrap();
         assert_eq!(id_card_check(&bad), Err(IdProblem::CheckDigit));
     }
 

@@ -5,7 +5,7 @@
 
 use crate::build::{build, round2, Legacy, ZoneOut};
 use crate::coverage::ring_area;
-use crate::ident::{uscc, IdAllocator};
+use crate::ident::{uscc, IdRegistry};
 use crate::plan::{mix, Plan, Source, BORDER_N, DEFECT_MIN, DEFECT_RATE};
 use crate::sinks::{cert_key, cert_text, Truth};
 use crate::SampleError;
@@ -212,7 +212,7 @@ fn fields_of(table: &str) -> Vec<(String, FieldType, Option<u32>)> {
 }
 
 /// Build and write `jinan/zhangqiu_registry.gpkg`.
-pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, SampleError> {
+pub fn write(plan: &Plan, out: &Path) -> Result<JinanOut, SampleError> {
     let (zones, truth) = zones(plan)?;
     let dir = out.join("jinan");
     std::fs::create_dir_all(&dir).map_err(|e| SampleError::Io {
@@ -234,8 +234,8 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
     let srs = SpatialRef::from_epsg(4548).map_err(|e| gerr(&path, e))?;
     let mut counts = BTreeMap::new();
     let mut people = Vec::new();
-    // persons count down from the top of the allocator's range, companies from 10^9
-    let mut next_person = ids.capacity() - 1;
+    // 顺序码 from the top of their range, companies from 10^9: never the legacy sources' numbers
+    let mut ids = IdRegistry::new(true);
     let mut next_company = 1_000_000_000u64;
     let mut rows: BTreeMap<&str, Vec<Feature>> = BTreeMap::new();
     let mut ywh_n = 0u64;
@@ -248,8 +248,11 @@ pub fn write(plan: &Plan, out: &Path, ids: &IdAllocator) -> Result<JinanOut, Sam
                 zid.push(uscc(next_company, p.region));
                 next_company += 1;
             } else {
-                let id = ids.id_card(next_person, p.region, p.male, p.bad_check);
-                next_person -= 1;
+                let id = ids
+                    .id_card(p.region, p.birth, p.male, p.bad_check)
+                    .ok_or_else(|| {
+                        SampleError::Options(format!("too many people born on {}", p.birth.iso()))
+                    })?;
                 people.push(format!("{},{},{}", p.name, id, p.phone));
                 zid.push(id);
             }

@@ -47,7 +47,7 @@ mod sinks;
 
 use crate::build::{build, Legacy};
 use crate::crs::{Bursa, Similarity, Xian80, XIAN80_TO_CGCS2000};
-use crate::ident::IdAllocator;
+use crate::ident::IdRegistry;
 use crate::plan::{mix, Source, Subzone, DEFECT_RATE};
 use crate::sinks::{Numbering, Shared, SourceSink, TextOut, Truth};
 use rand::{Rng, SeedableRng};
@@ -323,7 +323,6 @@ pub fn generate(
     std::fs::create_dir_all(&truth_dir).map_err(io(&truth_dir))?;
     let (sim, bb) = local_grid(&plan);
     write_operators(out, opts.seed, &XIAN80_TO_CGCS2000, &sim, bb)?;
-    let ids = IdAllocator::new(opts.seed);
     let op7 = XIAN80_TO_CGCS2000.operation()?;
     let mut shared = Shared {
         truth: Vec::new(),
@@ -336,8 +335,7 @@ pub fn generate(
         tjunctions: Vec::new(),
     };
     let mut num = Numbering {
-        ids: ids.clone(),
-        next_person: 0,
+        ids: IdRegistry::new(false),
         next_company: 0,
     };
     let cx = Ctx {
@@ -346,7 +344,7 @@ pub fn generate(
         op7: &op7,
     };
     let (jin, counts) = std::thread::scope(|s| {
-        let jh = s.spawn(|| jinan::write(&plan, out, &ids));
+        let jh = s.spawn(|| jinan::write(&plan, out));
         let mut run = || -> Result<BTreeMap<String, u64>, SampleError> {
             let laiwu = run_source(
                 Source::Laiwu,

@@ -4,7 +4,7 @@
 
 use crate::build::{CertKind, RightOut, ZoneOut};
 use crate::crs::XIAN80_CM117_ESRI;
-use crate::ident::{uscc, Date, IdAllocator};
+use crate::ident::{uscc, Date, IdRegistry};
 use crate::plan::Source;
 use crate::SampleError;
 use cadastra_shp::{write_shapefile, DbfField, WriteSpec};
@@ -320,8 +320,7 @@ fn f2(v: f64) -> Option<String> {
 
 /// Global counters shared by the legacy sources (written one after the other).
 pub struct Numbering {
-    pub ids: IdAllocator,
-    pub next_person: u64,
+    pub ids: IdRegistry,
     pub next_company: u64,
 }
 
@@ -370,8 +369,8 @@ struct Bases {
     zjd_row: u64,
     zrz_row: u64,
     sheet0_row: u64,
-    person: u64,
-    company: u64,
+    /// 身份证 / USCC of the zone's people
+    ids: Vec<String>,
     ywh: u64,
     certs: BTreeMap<(CertKind, i32), u32>,
 }
@@ -629,13 +628,31 @@ impl SourceSink {
     ) -> Result<(), SampleError> {
         let mut bases = Vec::with_capacity(zones.len());
         for (z, zjd) in &zones {
+            // identifiers in plan order: 身份证 by birth day, USCC by company number
+            let mut ids = Vec::with_capacity(z.persons.len());
+            for p in &z.persons {
+                if p.company {
+                    ids.push(uscc(num.next_company, p.region));
+                    num.next_company += 1;
+                } else {
+                    let id = num
+                        .ids
+                        .id_card(p.region, p.birth, p.male, p.bad_check)
+                        .ok_or_else(|| {
+                            SampleError::Options(format!(
+                                "too many people born on {}",
+                                p.birth.iso()
+                            ))
+                        })?;
+                    ids.push(id);
+                }
+            }
             let b = Bases {
                 zd_row: self.zd_rows,
                 zjd_row: self.zjd_rows,
                 zrz_row: self.zrz_rows,
                 sheet0_row: self.sheet0_rows,
-                person: num.next_person,
-                company: num.next_company,
+                ids,
                 ywh: self.series.ywh,
                 certs: self.series.certs.clone(),
             };
@@ -644,14 +661,6 @@ impl SourceSink {
             } else {
                 self.zd_rows += z.parcels.len() as u64;
                 self.zrz_rows += z.buildings.len() as u64;
-            }
-            let companies = z.persons.iter().filter(|p| p.company).count() as u64;
-            num.next_person += z.persons.len() as u64;
-            num.next_company += companies;
-            if num.next_person >= num.ids.capacity() / 2 {
-                return Err(SampleError::Options(
-                    "too many people for unique 身份证 numbers".into(),
-                ));
             }
             self.series.ywh += z.rights.len() as u64;
             for r in &z.rights {
@@ -665,11 +674,10 @@ impl SourceSink {
             bases.push(b);
         }
         let src = self.src;
-        let ids = &num.ids;
         let formatted: Vec<Result<Formatted, SampleError>> = zones
             .par_iter()
             .zip(bases.par_iter())
-            .map(|((z, zjd), b)| format_zone(src, z, *zjd, b, ids))
+            .map(|((z, zjd), b)| format_zone(src, z, *zjd, b))
             .collect();
         for f in formatted {
             let f = f?;
@@ -762,13 +770,7 @@ impl SourceSink {
 }
 
 /// Format one sub-zone (pure: runs in parallel).
-fn format_zone(
-    src: Source,
-    z: &ZoneOut,
-    zjd: bool,
-    b: &Bases,
-    ids: &IdAllocator,
-) -> Result<Formatted, SampleError> {
+fn format_zone(src: Source, z: &ZoneOut, zjd: bool, b: &Bases) -> Result<Formatted, SampleError> {
     let laiwu = src == Source::Laiwu;
     let mut f = Formatted::default();
     let mut line = String::with_capacity(256);
@@ -876,20 +878,14 @@ fn format_zone(
             Cell::Text(u.zl.clone()),
         ]);
     }
-    // identifiers of this zone's people
-    let mut ids_of: Vec<String> = Vec::with_capacity(z.persons.len());
-    let mut company = b.company;
-    for (k, p) in z.persons.iter().enumerate() {
-        if p.company {
-            ids_of.push(uscc(company, p.region));
-            company += 1;
-        } else {
-            let id = ids.id_card(b.person + k as u64, p.region, p.male, p.bad_check);
+    // people.csv: natural persons, with the number as written
+    let ids_of = &b.ids;
+    for (p, id) in z.persons.iter().zip(ids_of) {
+        if !p.company {
             line.clear();
             let _ = writeln!(line, "{},{},{}", p.name, id, p.phone);
             f.people.extend_from_slice(line.as_bytes());
             f.people_lines += 1;
-            ids_of.push(id);
         }
     }
     // rights and holders

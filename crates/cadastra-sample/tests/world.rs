@@ -384,6 +384,23 @@ fn identifiers_are_valid_except_the_planted_check_digits() {
     for (r, _) in features(&p("jinan/zhangqiu_registry.gpkg"), Some("QLR")) {
         holders.push((r["BDCDYH"].clone(), r["ZJZL"].clone(), r["ZJH"].clone()));
     }
+    // holders were of age when registered (birth date in the number vs the current right's DJSJ)
+    let djsj: BTreeMap<String, i32> = gbk_csv(&p("laiwu/登记_权利.csv"))
+        .into_iter()
+        .filter(|r| r["QSZT"] == "1")
+        .map(|r| (r["BDCDYH"].clone(), r["DJSJ"][..4].parse().unwrap()))
+        .collect();
+    for r in sheet("laiwu/登记_权利人.xlsx", "权利人") {
+        if r["ZJZL"] == "1" {
+            let born: i32 = r["ZJH"][6..10].parse().unwrap();
+            let y = djsj[&r["BDCDYH"]];
+            assert!(
+                (1930..=y - 18).contains(&born),
+                "{} born {born}, registered {y}",
+                r["ZJH"]
+            );
+        }
+    }
     let (mut persons, mut companies, mut wrong) = (0, 0, 0);
     for (unit, zjzl, id) in &holders {
         match zjzl.as_str() {
