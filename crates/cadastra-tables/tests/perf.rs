@@ -142,16 +142,47 @@ fn read_one_million_gbk_rows() {
     let text_bytes: usize = table.columns.iter().map(|c| c.text_bytes()).sum();
     println!("  column text {:.0} MB", text_bytes as f64 / 1e6);
 
-    // the csv crate on the same UTF-8 text, records only (no columns built), for comparison
-    let t = Instant::now();
-    let mut rdr = csv::ReaderBuilder::new().from_reader(&utf8[..]);
-    let mut rec = csv::ByteRecord::new();
-    let mut count = 0usize;
-    while rdr.read_byte_record(&mut rec).unwrap() {
-        count += rec.len();
-    }
-    println!("  csv crate, iterate records only: {:.2} s", secs(t));
-    assert_eq!(count, n * 16);
+    // best of three, to see through other processes on a shared machine
+    let best = |f: &mut dyn FnMut()| -> f64 {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                secs(t)
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let o = CsvOptions::default();
+    let ours = best(&mut || {
+        let t = read_csv_bytes("x.csv", utf8.clone(), &o).unwrap();
+        assert_eq!(t.len(), n);
+    });
+    // the alternative design: the csv crate parses, we build the same columns
+    let csv_cols = best(&mut || {
+        let mut rdr = csv::ReaderBuilder::new().from_reader(&utf8[..]);
+        let mut cols: Vec<cadastra_model::StrColumn> =
+            (0..16).map(|_| Default::default()).collect();
+        let mut rec = csv::StringRecord::new();
+        while rdr.read_record(&mut rec).unwrap() {
+            for (c, v) in cols.iter_mut().zip(rec.iter()) {
+                c.push(if v.is_empty() { None } else { Some(v) });
+            }
+        }
+        assert_eq!(cols[0].len(), n);
+    });
+    let csv_only = best(&mut || {
+        let mut rdr = csv::ReaderBuilder::new().from_reader(&utf8[..]);
+        let mut rec = csv::ByteRecord::new();
+        let mut count = 0usize;
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            count += rec.len();
+        }
+        assert_eq!(count, n * 16);
+    });
+    println!(
+        "  best of 3 on the UTF-8 text: ours (check + parse + columns) {ours:.2} s; \
+         csv crate + the same columns {csv_cols:.2} s; csv crate records only {csv_only:.2} s"
+    );
 
     let t = Instant::now();
     let df = table.to_dataframe(None).unwrap();
