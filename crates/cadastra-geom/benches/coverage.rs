@@ -44,6 +44,32 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
+    // 10-vertex parcels (irregular decagons around a grid of centres)
+    let decagons: Vec<MultiPolygon<f64>> = (0..40_000)
+        .map(|k| {
+            let (cx, cy) = (
+                39_500_000.0 + (k % 200) as f64 * 25.0,
+                4_000_000.0 + (k / 200) as f64 * 25.0,
+            );
+            let mut r: Vec<(f64, f64)> = (0..10)
+                .map(|i| {
+                    let t = i as f64 / 10.0 * std::f64::consts::TAU;
+                    let rad = 10.0 + ((k * 7 + i * 3) % 5) as f64 * 0.4;
+                    (cx + rad * t.cos(), cy + rad * t.sin())
+                })
+                .collect();
+            r.push(r[0]);
+            MultiPolygon(vec![geo_types::Polygon::new(r.into(), vec![])])
+        })
+        .collect();
+    g.bench_function("validate 10-vertex parcels (1 thread)", |b| {
+        b.iter(|| {
+            decagons
+                .iter()
+                .filter(|p| validate_multipolygon(p).is_err())
+                .count()
+        })
+    });
     g.bench_function("index + candidate pairs", |b| {
         b.iter(|| TopoIndex::new(black_box(parcels)).candidate_pairs().len())
     });

@@ -14,7 +14,7 @@
 //! Why not rstar: on 1M parcel envelopes on this project's 2-core machine rstar 0.12 needs
 //! 0.74 s to bulk-load and 0.85 s for the self-join (1.4 s for one query per feature), more
 //! than the whole budget for validity + overlaps + gaps; the grid gives all 4.1M candidate
-//! pairs in about 0.2 s of CPU (see tests/coverage.rs `perf_breakdown`).
+//! pairs in about 0.3 s of CPU, sorted (tests/coverage.rs `perf_breakdown`).
 
 use geo_types::{Coord, MultiPolygon, Polygon};
 use rayon::prelude::*;
