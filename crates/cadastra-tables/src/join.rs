@@ -121,12 +121,12 @@ impl KeyIndex {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
-    /// The key of group `g` (groups are numbered in order of first appearance).
+    /// The key of group `g < len()` (groups are numbered in order of first appearance).
     pub fn key(&self, g: usize) -> &str {
         // every group was pushed with Some(key)
         self.keys.get(g).unwrap_or_default()
     }
-    /// The rows of group `g`, ascending.
+    /// The rows of group `g < len()`, ascending (panics past the end, like slice indexing).
     pub fn rows(&self, g: usize) -> &[Row] {
         &self.rows[self.offsets[g] as usize..self.offsets[g + 1] as usize]
     }

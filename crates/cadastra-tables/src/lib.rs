@@ -11,7 +11,7 @@
 //!   dates; errors name sheet, cell and field.
 //! - [`record`]: [`RecordTable`], the in-memory table (columns of
 //!   [`cadastra_model::StrColumn`] plus source row numbers), and its polars DataFrame conversion.
-//! - [`join`]: [`KeyIndex`] (rows per trimmed key, e.g. owners per unit) and [`join()`] (pairs,
+//! - [`mod@join`]: [`KeyIndex`] (rows per trimmed key, e.g. owners per unit) and [`join()`] (pairs,
 //!   unmatched rows of both sides, null keys, duplicate keys, one-to-many multiplicity).
 //! - [`normalize`]: pure value functions: text clean-up with change counts, dates, numbers,
 //!   areas with units, codes, share fractions.
