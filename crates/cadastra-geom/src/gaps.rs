@@ -758,6 +758,7 @@ fn split_loops(ring: &[Coord], out: &mut Vec<Vec<Coord>>) {
 fn union_all(geoms: &[&MultiPolygon<f64>]) -> MultiPolygon<f64> {
     let polys: Vec<Polygon<f64>> = geoms
         .iter()
+        .filter(|g| crate::shape::all_finite(g))
         .flat_map(|g| g.0.iter().cloned())
         .map(|mut p| {
             crate::shape::normalize_polygon(&mut p);

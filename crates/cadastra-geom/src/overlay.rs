@@ -4,7 +4,7 @@
 
 use crate::index::{Envelope, TopoIndex};
 use crate::interiors::interiors_intersect_env;
-use crate::shape::{area, perimeter, width_estimate};
+use crate::shape::{all_finite, area, perimeter, width_estimate};
 use geo::BooleanOps;
 use geo_types::{Coord, MultiPolygon};
 use rayon::prelude::*;
@@ -24,11 +24,16 @@ pub struct Overlap {
     pub width: f64,
 }
 
-/// Intersection of `a` and `b` with its area and width, `None` if it has no area.
+/// Intersection of `a` and `b` with its area and width, `None` if it has no area (or a
+/// coordinate is not finite).
 ///
 /// Meant for pairs whose interiors intersect ([`crate::interiors_intersect`]); overlaps
 /// below the overlay's resolution (about 1e-9 of the pair's extent) may come back as `None`.
 pub fn overlap(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> Option<Overlap> {
+    // the overlay panics on non-finite coordinates (GEOM-01 reports those)
+    if !all_finite(a) || !all_finite(b) {
+        return None;
+    }
     let geom = a.intersection(b);
     let ar = area(&geom);
     if geom.0.is_empty() || ar <= 0.0 {
@@ -126,7 +131,8 @@ pub struct OutsidePart {
     pub max_width: f64,
 }
 
-/// TOPO-04: `building − parcel`, `None` when the building lies within the parcel.
+/// TOPO-04: `building − parcel`, `None` when the building lies within the parcel (or a
+/// coordinate is not finite).
 ///
 /// ```
 /// use cadastra_geom::outside_part;
@@ -151,6 +157,9 @@ pub fn outside_part(
                 geom: building.clone(),
             });
         }
+    }
+    if !all_finite(building) || !all_finite(parcel) {
+        return None; // the overlay panics on non-finite coordinates (GEOM-01 reports those)
     }
     let geom = building.difference(parcel);
     let ar = area(&geom);

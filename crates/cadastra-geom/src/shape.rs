@@ -269,6 +269,15 @@ pub fn remove_vertex_defects(g: &MultiPolygon<f64>, snap: f64) -> (MultiPolygon<
     (MultiPolygon(polys), removed)
 }
 
+/// Are all coordinates finite (no NaN, no infinity)?
+pub fn all_finite(g: &MultiPolygon<f64>) -> bool {
+    g.0.iter().all(|p| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()))
+    })
+}
+
 /// Signed area of a closed ring (positive when counter-clockwise), computed around the first
 /// vertex for precision.
 pub fn ring_signed_area(ring: &[Coord]) -> f64 {

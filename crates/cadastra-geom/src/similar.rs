@@ -104,8 +104,11 @@ pub fn hausdorff(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> f64 {
 }
 
 /// `area(a ∩ b) / min(area a, area b)`: 1 when one contains the other, 0 when they only touch.
-/// 0 when either has no area.
+/// 0 when either has no area or a non-finite coordinate.
 pub fn overlap_ratio(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> f64 {
+    if !crate::shape::all_finite(a) || !crate::shape::all_finite(b) {
+        return 0.0;
+    }
     let m = area(a).min(area(b));
     if m <= 0.0 {
         return 0.0;
