@@ -2,7 +2,7 @@
 //! and unified social credit codes (GB 32100) with a valid embedded organisation code (GB 11714).
 
 use cadastra_model::ids::id_card_check_char;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// The 3-digit 顺序码 is `2 × k + sex bit` with k in `SEQ_LO..SEQ_LO + SEQ_N`.
 const SEQ_LO: u16 = 5;
@@ -90,14 +90,15 @@ impl Date {
 /// in parallel), from the top, so numbers never repeat across the world.
 #[derive(Debug, Clone, Default)]
 pub struct IdRegistry {
-    used: BTreeMap<(&'static str, i64, bool), u16>,
+    // only looked up, never iterated: its order cannot leak into the output
+    used: HashMap<(&'static str, i64, bool), u16>,
     from_top: bool,
 }
 
 impl IdRegistry {
     pub fn new(from_top: bool) -> IdRegistry {
         IdRegistry {
-            used: BTreeMap::new(),
+            used: HashMap::new(),
             from_top,
         }
     }
