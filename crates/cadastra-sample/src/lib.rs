@@ -65,7 +65,8 @@ pub const GENERATOR: &str = concat!("cadastra-sample ", env!("CARGO_PKG_VERSION"
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleOptions {
-    /// total legacy parcels of 莱城区 and 钢城区 (the Jinan registry comes on top, about 6 %)
+    /// total legacy parcels of 莱城区 and 钢城区, at least 100 (the Jinan registry comes on
+    /// top, about 6 %)
     pub parcels: usize,
     pub seed: u64,
 }
