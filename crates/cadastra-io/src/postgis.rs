@@ -90,15 +90,14 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     }
 }
 
-fn pg_err(
-    target: &str,
-    context: impl Into<String>,
-) -> impl FnOnce(postgres::Error) -> RegistryError {
-    let target = target.to_string();
-    let context = context.into();
+/// Maps a driver error to `RegistryError::Postgres`; allocates only when there is an error.
+fn pg_err<'a>(
+    target: &'a str,
+    context: &'a str,
+) -> impl FnOnce(postgres::Error) -> RegistryError + 'a {
     move |source| RegistryError::Postgres {
         context: format!("{context}: {}", describe(&source)),
-        target,
+        target: target.to_string(),
         source,
     }
 }
@@ -151,7 +150,7 @@ impl PgRegistry {
             } else {
                 ""
             };
-            pg_err(&target, format!("cannot connect{tls}"))(e)
+            pg_err(&target, &format!("cannot connect{tls}"))(e)
         })?;
         client
             .batch_execute("SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning")
@@ -493,7 +492,7 @@ fn copy_rows(
             feed.get(k).1,
             format!("{what}: {}", describe(&e)),
         ),
-        None => pg_err(target, format!("table {}: {what}", def.name))(e),
+        None => pg_err(target, &format!("table {}: {what}", def.name))(e),
     };
     let mut w = tx.copy_in(sql).map_err(fail)?;
     let mut enc = CopyEncoder::new(srid);
@@ -539,11 +538,71 @@ fn column_list(def: &TableDef, target: &str) -> Result<Vec<String>, RegistryErro
     Ok(cols)
 }
 
+/// Inserts of at least this many rows may rebuild the table's indexes instead of updating them.
+const BULK_MIN_ROWS: usize = 50_000;
+
+/// A large insert into an existing table (at least [`BULK_MIN_ROWS`] and a quarter of the rows
+/// already there) loads faster with the registry's secondary indexes dropped and rebuilt after it
+/// than with every index updated row by row (GiST above all). That needs the table exclusively
+/// until commit: if readers hold it for more than a moment the load keeps the indexes instead.
+/// Returns the statements that recreate what was dropped.
+fn drop_indexes_for_bulk_insert(
+    tx: &mut postgres::Transaction<'_>,
+    target: &str,
+    schema: &str,
+    qualified: &str,
+    def: &TableDef,
+    n: usize,
+) -> Result<Vec<String>, RegistryError> {
+    if n < BULK_MIN_ROWS {
+        return Ok(Vec::new());
+    }
+    let ctx = format!("table {}: preparing a bulk insert", def.name);
+    let have: i64 = tx
+        .query_one(&format!("SELECT count(*) FROM {qualified}"), &[])
+        .and_then(|r| r.try_get(0))
+        .map_err(pg_err(target, &ctx))?;
+    if (n as i64).saturating_mul(4) < have {
+        return Ok(Vec::new());
+    }
+    let stmts = schema::index_sql(def, schema).map_err(|m| data_err(target, &def.name, 0, m))?;
+    let mut names = Vec::with_capacity(stmts.len());
+    for s in &stmts {
+        // `CREATE [UNIQUE] INDEX "name" ON …`: the name is the first quoted identifier
+        let name = s.split('"').nth(1).unwrap_or_default();
+        names.push(ident(name).map_err(|m| data_err(target, &def.name, 0, m))?);
+    }
+    let s = ident(schema).map_err(|m| data_err(target, &def.name, 0, m))?;
+    let mut sp = tx
+        .savepoint("cadastra_bulk")
+        .map_err(pg_err(target, &ctx))?;
+    let locked = sp.batch_execute(&format!(
+        "SET LOCAL lock_timeout = '3s'; LOCK TABLE {qualified} IN ACCESS EXCLUSIVE MODE"
+    ));
+    if locked.is_err() {
+        // readers hold the table: roll back to the savepoint and load with the indexes in place
+        drop(sp);
+        return Ok(Vec::new());
+    }
+    sp.commit().map_err(pg_err(target, &ctx))?;
+    let drops: Vec<String> = names
+        .iter()
+        .map(|n| format!("DROP INDEX IF EXISTS {s}.{n}"))
+        .collect();
+    tx.batch_execute(&format!(
+        "SET LOCAL lock_timeout TO DEFAULT; SET LOCAL maintenance_work_mem = '256MB'; {}",
+        drops.join("; ")
+    ))
+    .map_err(pg_err(target, &ctx))?;
+    Ok(stmts)
+}
+
 fn apply_table(
     tx: &mut postgres::Transaction<'_>,
     target: &str,
-    qualified: &str,
+    (schema, qualified): (&str, &str),
     srid: i32,
+    new: bool,
     ch: &TableChange,
     p: &Planned,
 ) -> Result<(), RegistryError> {
@@ -585,7 +644,7 @@ fn apply_table(
         )
         .map_err(pg_err(
             target,
-            format!("table {name}: deleting {} rows by fid", ch.delete.len()),
+            &format!("table {name}: deleting {} rows by fid", ch.delete.len()),
         ))?;
     }
     let cols = column_list(def, target)?;
@@ -620,6 +679,12 @@ fn apply_table(
     }
     if let Some(rows) = &ch.insert {
         if !rows.is_empty() {
+            // a new registry gets its indexes after the whole load
+            let rebuild = if new {
+                Vec::new()
+            } else {
+                drop_indexes_for_bulk_insert(tx, target, schema, qualified, def, rows.len())?
+            };
             let sql = format!(
                 "COPY {qualified} ({}) FROM STDIN (FORMAT binary)",
                 cols.join(", ")
@@ -634,6 +699,10 @@ fn apply_table(
                 Feed::All(rows.len()),
                 srid,
             )?;
+            for s in rebuild {
+                tx.batch_execute(&s)
+                    .map_err(pg_err(target, &format!("table {name}: rebuilding index")))?;
+            }
         }
     }
     Ok(())
@@ -777,7 +846,7 @@ impl Registry for PgRegistry {
                     &[],
                 )
                 .and_then(|r| r.try_get(0))
-                .map_err(pg_err(&target, format!("table {}: counting rows", t.name)))?;
+                .map_err(pg_err(&target, &format!("table {}: counting rows", t.name)))?;
             out.insert(t.name.clone(), n);
         }
         Ok(out)
@@ -810,28 +879,21 @@ impl Registry for PgRegistry {
             })?;
         }
         for ((ch, p), q) in changes.tables.iter().zip(&plans).zip(&qualified) {
-            apply_table(&mut tx, &target, q, srid, ch, p)?;
+            apply_table(&mut tx, &target, (&schema, q), srid, new, ch, p)?;
         }
         if new {
             // indexes of a new registry are built after its first load (faster than kept during it)
+            tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
+                .map_err(pg_err(&target, "building indexes"))?;
             for t in &registry().tables {
                 let stmts =
                     schema::index_sql(t, &schema).map_err(|m| data_err(&target, &t.name, 0, m))?;
                 for s in stmts {
-                    tx.batch_execute(&s)
-                        .map_err(pg_err(&target, format!("table {}: building index", t.name)))?;
+                    tx.batch_execute(&s).map_err(pg_err(
+                        &target,
+                        &format!("table {}: building index", t.name),
+                    ))?;
                 }
-            }
-            let mut loaded: Vec<&String> = qualified
-                .iter()
-                .zip(&changes.tables)
-                .filter(|(_, ch)| ch.insert.as_ref().is_some_and(|r| !r.is_empty()))
-                .map(|(q, _)| q)
-                .collect();
-            loaded.dedup();
-            for q in loaded {
-                tx.batch_execute(&format!("ANALYZE {q}"))
-                    .map_err(pg_err(&target, "analysing the new tables"))?;
             }
         }
         tx.commit().map_err(pg_err(&target, "committing"))?;
