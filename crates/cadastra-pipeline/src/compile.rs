@@ -56,6 +56,9 @@ pub struct SourcePlan {
     pub sheet: Option<String>,
     pub encoding: Option<String>,
     pub chinese: bool,
+    pub restore_shx: bool,
+    /// refuse damaged files (run); `inspect` reads leniently and reports instead
+    pub strict: bool,
     pub delimiter: u8,
     pub crs: Option<CrsRef>,
     pub key: Vec<String>,
@@ -217,6 +220,8 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
             sheet: h.sheet.clone(),
             encoding: h.encoding.clone().filter(|e| !e.eq_ignore_ascii_case("auto")),
             chinese: h.chinese.unwrap_or(true),
+            restore_shx: h.restore_shx.unwrap_or(false),
+            strict: true,
             delimiter,
             crs: crs_ref,
             key,

@@ -19,6 +19,8 @@ fn plan_for(path: &Path, kind: &str, sheet: Option<String>, layer: Option<String
         sheet,
         encoding: encoding.map(str::to_string),
         chinese: true,
+        restore_shx: true,
+        strict: false,
         delimiter: b',',
         crs: None,
         key: vec![],

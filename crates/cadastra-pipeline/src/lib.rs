@@ -20,6 +20,7 @@ pub mod spec;
 pub mod summary;
 
 mod crs_stage;
+pub mod outputs;
 mod lock;
 mod validate;
 

@@ -487,7 +487,8 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
 
     let mut result = MapResult::default();
     let mut per_target: Vec<(Vec<usize>, Vec<RowOut>)> = ctx.targets.iter().map(|_| (vec![], vec![])).collect();
-    let mut seen: Vec<HashSet<String>> = ctx.targets.iter().map(|_| HashSet::new()).collect();
+    let mut seen: Vec<std::collections::HashMap<String, (usize, String)>> =
+        ctx.targets.iter().map(|_| Default::default()).collect();
     let quarantine = |r: usize, target: String, rule: &str, reason: String, key: Option<String>| Quarantined {
         source: src.name.clone(),
         src_file: src.display_path.clone(),
@@ -521,19 +522,30 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
                 RowResult::Mapped(out) => {
                     let tname = ctx.targets[out.target].1.name.clone();
                     *result.read_per_target.entry(tname.clone()).or_default() += 1;
-                    if !seen[out.target].insert(out.key.clone()) {
-                        let k = out.key.clone();
-                        result.quarantine.push(quarantine(
-                            r,
-                            tname,
-                            "FMT-03",
-                            format!("legacy key {k} occurs more than once in the source; the first record was kept"),
-                            Some(k),
-                        ));
-                        continue;
+                    let mut out = *out;
+                    let hash = record_hash(&out.vals, out.geom.as_ref());
+                    match seen[out.target].get(&out.key) {
+                        Some((first_row, first_hash)) if *first_hash == hash => {
+                            // the same record exported twice: keep one
+                            let k = out.key.clone();
+                            let why = format!(
+                                "duplicate record: identical to record {} with the same legacy key {k}",
+                                raw.src_rows[*first_row]
+                            );
+                            result.quarantine.push(quarantine(r, tname, "FMT-03", why, Some(k)));
+                            continue;
+                        }
+                        Some(_) => {
+                            // same key, different content: both go on, told apart in provenance, and
+                            // the rules (UNIT-07 and friends) judge the collision
+                            out.key = format!("{}#{}", out.key, raw.src_rows[r]);
+                        }
+                        None => {
+                            seen[out.target].insert(out.key.clone(), (r, hash));
+                        }
                     }
                     per_target[out.target].0.push(r);
-                    per_target[out.target].1.push(*out);
+                    per_target[out.target].1.push(out);
                 }
             }
         }

@@ -317,7 +317,7 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
 
     // ---- merge: re-key, idempotency against the registry
     let t2 = Instant::now();
-    let mut reg: Option<Box<dyn Registry>> = if opts.write || Path::new(&opts.registry).exists() || opts.registry.starts_with("postgres") {
+    let mut reg: Option<Box<dyn Registry>> = if opts.write {
         Some(open_registry(&opts.registry)?)
     } else {
         None
@@ -536,6 +536,19 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
     } else {
         summary.finished_at = now_iso();
     }
+    let io_err = |p: &Path, e: String| RunError::Io { path: p.display().to_string(), message: e };
+    let fcsv = opts.out_dir.join("findings.csv");
+    crate::outputs::write_findings_csv(&fcsv, &findings).map_err(|e| io_err(&fcsv, e.to_string()))?;
+    let qcsv = opts.out_dir.join("quarantine.csv");
+    crate::outputs::write_quarantine_csv(&qcsv, &quarantine_all).map_err(|e| io_err(&qcsv, e.to_string()))?;
+    if !opts.write {
+        let (pts, areas) = findings_rows(&run_id, &plan.batch, &findings);
+        let fg = opts.out_dir.join("findings.gpkg");
+        crate::outputs::write_findings_gpkg(&fg, pts, areas).map_err(|e| io_err(&fg, e))?;
+    }
+    let by_rule = opts.out_dir.join("findings-by-rule.json");
+    std::fs::write(&by_rule, serde_json::to_string_pretty(&summary.findings_by_rule).unwrap_or_default())
+        .map_err(|e| io_err(&by_rule, e.to_string()))?;
     summary.timings.push(("total".to_string(), t0.elapsed().as_secs_f64()));
     Ok(RunOutcome { summary, findings, quarantine: quarantine_all })
 }

@@ -161,6 +161,9 @@ pub struct SourceSpecHead {
     /// the data is Chinese: restrict encoding detection to Chinese encodings
     #[serde(default)]
     pub chinese: Option<bool>,
+    /// rebuild a missing .shx by scanning the .shp (GDAL's SHAPE_RESTORE_SHX); refused by default
+    #[serde(default)]
+    pub restore_shx: Option<bool>,
     /// CSV delimiter (default ",")
     #[serde(default)]
     pub delimiter: Option<String>,

@@ -26,6 +26,8 @@ pub struct GpkgRegistry {
     conn: Option<Connection>,
     srs_id: i32,
     srs_wkt: String,
+    /// create only these tables (a findings-only GeoPackage); None = the whole registry
+    only: Option<Vec<String>>,
     /// things worth telling the user (a stale partial file cleaned up, ...)
     pub notes: Vec<String>,
 }
@@ -51,7 +53,14 @@ impl GpkgRegistry {
     pub fn open(path: &Path, srs_id: i32) -> Result<GpkgRegistry, RegistryError> {
         let perr = |message: String| RegistryError::Path { path: path.display().to_string(), message };
         let (_, srs_wkt) = srs_wkt(srs_id).map_err(perr)?;
-        let mut reg = GpkgRegistry { path: path.to_path_buf(), conn: None, srs_id, srs_wkt, notes: vec![] };
+        let mut reg = GpkgRegistry {
+            path: path.to_path_buf(),
+            conn: None,
+            srs_id,
+            srs_wkt,
+            only: None,
+            notes: vec![],
+        };
         let partial = reg.partial_path();
         if partial.exists() {
             std::fs::remove_file(&partial).map_err(|e| {
@@ -71,6 +80,27 @@ impl GpkgRegistry {
             reg.conn = Some(conn);
         }
         Ok(reg)
+    }
+
+    /// A new GeoPackage holding only some of the schema's tables (e.g. `findings` and
+    /// `finding_areas` for `cadastra validate`), replacing any file at `path` on the first apply.
+    pub fn create_subset(path: &Path, srs_id: i32, tables: &[&str]) -> Result<GpkgRegistry, RegistryError> {
+        if path.exists() {
+            std::fs::remove_file(path).map_err(|e| RegistryError::Path {
+                path: path.display().to_string(),
+                message: format!("cannot replace: {e}"),
+            })?;
+        }
+        let mut reg = GpkgRegistry::open(path, srs_id)?;
+        reg.only = Some(tables.iter().map(|t| t.to_string()).collect());
+        Ok(reg)
+    }
+
+    fn tables(&self) -> impl Iterator<Item = &'static TableDef> + '_ {
+        registry()
+            .tables
+            .iter()
+            .filter(move |t| self.only.as_ref().is_none_or(|o| o.contains(&t.name)))
     }
 
     pub fn path(&self) -> &Path {
@@ -109,7 +139,7 @@ impl GpkgRegistry {
             params![name, self.srs_id, self.srs_wkt, "registry CRS (CGCS2000 / 3-degree GK CM 117E)"],
         )
         .map_err(e("gpkg_spatial_ref_sys"))?;
-        for t in &registry().tables {
+        for t in self.tables() {
             conn.execute_batch(&sqlite_create(t)).map_err(e(&t.name))?;
             let data_type = if t.geometry.is_some() { "features" } else { "attributes" };
             conn.execute(
@@ -133,7 +163,7 @@ impl GpkgRegistry {
 
     fn finish_new(&self, conn: &Connection, path: &Path) -> Result<(), RegistryError> {
         let e = |t: &str| sql_err(path, t);
-        for t in registry().tables.iter().filter(|t| t.geometry.is_some()) {
+        for t in self.tables().filter(|t| t.geometry.is_some()) {
             let n = &t.name;
             conn.execute_batch(&rtree_ddl(n)).map_err(e(n))?;
             conn.execute_batch(&format!(
@@ -144,15 +174,19 @@ impl GpkgRegistry {
             .map_err(e(n))?;
             conn.execute_batch(&rtree_triggers(n)).map_err(e(n))?;
         }
-        update_contents(conn, path)?;
+        update_contents(conn, path, self.only.as_deref())?;
         conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;").map_err(e("-"))?;
         Ok(())
     }
 }
 
-fn update_contents(conn: &Connection, path: &Path) -> Result<(), RegistryError> {
+fn update_contents(conn: &Connection, path: &Path, only: Option<&[String]>) -> Result<(), RegistryError> {
     let e = |t: &str| sql_err(path, t);
-    for t in registry().tables.iter().filter(|t| t.geometry.is_some()) {
+    for t in registry()
+        .tables
+        .iter()
+        .filter(|t| t.geometry.is_some() && only.is_none_or(|o| o.contains(&t.name)))
+    {
         let rt = q(&format!("rtree_{}_geom", t.name));
         conn.execute(
             &format!(
@@ -488,7 +522,7 @@ impl Registry for GpkgRegistry {
     fn counts(&mut self) -> Result<BTreeMap<String, i64>, RegistryError> {
         let mut out = BTreeMap::new();
         let Some(conn) = &self.conn else { return Ok(out) };
-        for t in &registry().tables {
+        for t in self.tables() {
             let n: i64 = conn
                 .query_row(&format!("SELECT count(*) FROM {}", q(&t.name)), [], |r| r.get(0))
                 .map_err(sql_err(&self.path, &t.name))?;
@@ -537,7 +571,7 @@ impl Registry for GpkgRegistry {
                     for ch in &changes.tables {
                         apply_table(conn, &path, self.srs_id, ch)?;
                     }
-                    update_contents(conn, &path)
+                    update_contents(conn, &path, None)
                 })();
                 match r {
                     Ok(()) => conn.execute_batch("COMMIT").map_err(sql_err(&path, "-")),

@@ -3,7 +3,7 @@
 use super::{EncodingInfo, RecordProblem, SourceData, SourceDriver, SourceError};
 use crate::compile::SourcePlan;
 use cadastra_model::RawTable;
-use cadastra_shp::{EncodingSource, ReadOptions};
+use cadastra_shp::{EncodingSource, ProblemKind, ReadOptions};
 
 pub struct ShapefileDriver;
 
@@ -16,12 +16,33 @@ fn options(src: &SourcePlan) -> Result<ReadOptions, SourceError> {
                 .into(),
         ),
     };
-    Ok(ReadOptions { encoding, chinese: src.chinese, ..Default::default() })
+    Ok(ReadOptions {
+        encoding,
+        chinese: src.chinese,
+        refuse_missing_shx: !src.restore_shx,
+        ..Default::default()
+    })
 }
 
 /// Read a shapefile layer as a raw table (used by `inspect` too).
 pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError> {
-    let layer = cadastra_shp::read_shapefile(&src.path, &options(src)?).map_err(|e| SourceError::new(src, e))?;
+    let layer = cadastra_shp::read_shapefile(&src.path, &options(src)?).map_err(|e| match e {
+        cadastra_shp::ShpError::Missing { path } if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("shx")) => {
+            SourceError::new(src, format!("{} is missing; set `restore_shx = true` on the source to rebuild the index by scanning the .shp (as GDAL's SHAPE_RESTORE_SHX does)", path.display()))
+        }
+        e => SourceError::new(src, e),
+    })?;
+    if src.strict {
+        if layer.fields.is_empty() && layer.warnings.iter().any(|w| w.contains("no .dbf")) {
+            return Err(SourceError::new(src, format!("{} is missing: the attributes cannot be read", src.path.with_extension("dbf").display())));
+        }
+        // structural damage (truncation, .shp/.dbf record counts that disagree) refuses the whole file:
+        // loading part of a damaged delivery would hide the damage
+        if let Some(p) = layer.problems.iter().find(|p| matches!(p.kind, ProblemKind::BadShape | ProblemKind::NoShapeRecord | ProblemKind::NoDbfRecord)) {
+            let n = layer.problems.iter().filter(|q| q.kind == p.kind).count();
+            return Err(SourceError::new(src, format!("damaged shapefile: record {} ({}): {}; {n} record(s) affected", p.record, p.field.as_deref().unwrap_or("shape"), p.reason)));
+        }
+    }
     let encoding = layer.encoding.as_ref().map(|d| EncodingInfo {
         encoding: d.encoding.name().to_string(),
         decided_by: match d.source {
@@ -36,9 +57,16 @@ pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError>
         evidence: d.evidence.clone(),
         confident: d.confident,
     });
+    // value-level problems quarantine their record; shape-level ones are left to validation
     let problems = layer
         .problems
         .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                ProblemKind::Undecodable | ProblemKind::NumberOverflow | ProblemKind::BadNumber | ProblemKind::BadDate | ProblemKind::BadLogical
+            )
+        })
         .map(|p| RecordProblem {
             row: p.row,
             field: p.field.clone().unwrap_or_else(|| "shape".into()),
@@ -47,6 +75,9 @@ pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError>
         })
         .collect();
     let mut warnings = layer.warnings.clone();
+    for p in layer.problems.iter().filter(|p| matches!(p.kind, ProblemKind::DecimalComma | ProblemKind::ShapeTypeMismatch | ProblemKind::RingsNotOrganised | ProblemKind::NoDataCoordinates)) {
+        warnings.push(format!("record {}: {}", p.record, p.reason));
+    }
     for r in &layer.renamed_fields {
         warnings.push(format!("duplicate field name renamed: {r:?}"));
     }
