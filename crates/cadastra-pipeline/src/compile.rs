@@ -93,7 +93,12 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
         } else {
             line_col(&file.text, span.start)
         };
-        errors.push(ConfigError { file: fname.clone(), line, column, message: msg });
+        errors.push(ConfigError {
+            file: fname.clone(),
+            line,
+            column,
+            message: msg,
+        });
     };
     let none = 0..0;
 
@@ -129,7 +134,15 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
             err_at(&mut errors, sp, format!("{who}: `system` is empty"));
         }
         if !drivers.contains(&h.kind.as_str()) {
-            err_at(&mut errors, sp, format!("{who}: unknown type {:?} (known: {})", h.kind, drivers.join(", ")));
+            err_at(
+                &mut errors,
+                sp,
+                format!(
+                    "{who}: unknown type {:?} (known: {})",
+                    h.kind,
+                    drivers.join(", ")
+                ),
+            );
         }
         let key = h.key.fields();
         if key.is_empty() || key.iter().any(|k| k.trim().is_empty()) {
@@ -149,7 +162,11 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
             Some(d) if d.len() == 1 => d.as_bytes()[0],
             Some("\\t") | Some("tab") => b'\t',
             Some(d) => {
-                err_at(&mut errors, sp, format!("{who}: delimiter {d:?} must be one character"));
+                err_at(
+                    &mut errors,
+                    sp,
+                    format!("{who}: delimiter {d:?} must be one character"),
+                );
                 b','
             }
         };
@@ -157,11 +174,22 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
         let mut has_geometry_target = false;
         for t in &s.targets {
             let Some(def) = registry().table(&t.table) else {
-                err_at(&mut errors, sp, format!("{who}: unknown registry table {:?}", t.table));
+                err_at(
+                    &mut errors,
+                    sp,
+                    format!("{who}: unknown registry table {:?}", t.table),
+                );
                 continue;
             };
             if !matches!(def.kind, TableKind::Feature | TableKind::Attributes) {
-                err_at(&mut errors, sp, format!("{who}: table {} is cadastra's own, not a load target", def.name));
+                err_at(
+                    &mut errors,
+                    sp,
+                    format!(
+                        "{who}: table {} is cadastra's own, not a load target",
+                        def.name
+                    ),
+                );
                 continue;
             }
             if def.geometry.is_some() {
@@ -170,17 +198,32 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
                     err_at(&mut errors, sp, format!("{who}: table {} has geometry, so the source needs `crs` (cadastra never guesses a CRS silently)", def.name));
                 }
                 if !matches!(h.kind.as_str(), "shapefile" | "gdal") {
-                    err_at(&mut errors, sp, format!("{who}: table {} needs geometry, which a {} source does not have", def.name, h.kind));
+                    err_at(
+                        &mut errors,
+                        sp,
+                        format!(
+                            "{who}: table {} needs geometry, which a {} source does not have",
+                            def.name, h.kind
+                        ),
+                    );
                 }
             }
             let mut fields = Vec::new();
             for (fname_, spec) in &t.fields {
                 let Some(idx) = def.field_index(fname_) else {
-                    err_at(&mut errors, sp, format!("{who}: table {} has no field {fname_}", def.name));
+                    err_at(
+                        &mut errors,
+                        sp,
+                        format!("{who}: table {} has no field {fname_}", def.name),
+                    );
                     continue;
                 };
                 if registry().provenance.iter().any(|p| &p.name == fname_) {
-                    err_at(&mut errors, sp, format!("{who}: field {fname_} is provenance, filled by cadastra"));
+                    err_at(
+                        &mut errors,
+                        sp,
+                        format!("{who}: field {fname_} is provenance, filled by cadastra"),
+                    );
                     continue;
                 }
                 let m = spec.to_map();
@@ -191,19 +234,30 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
                 }
                 if let Some(u) = &m.unit {
                     if !UNITS.contains(&u.as_str()) {
-                        err_at(&mut errors, sp, format!("{who}: field {fname_}: unit {u:?} is not one of m2, mu, ha"));
+                        err_at(
+                            &mut errors,
+                            sp,
+                            format!("{who}: field {fname_}: unit {u:?} is not one of m2, mu, ha"),
+                        );
                     }
                 }
                 if (m.unit.is_some() || m.unit_field.is_some())
                     && def.fields[idx].ty != cadastra_model::FieldType::Real
                 {
-                    err_at(&mut errors, sp, format!("{who}: field {fname_}: area units apply to real fields only"));
+                    err_at(
+                        &mut errors,
+                        sp,
+                        format!("{who}: field {fname_}: area units apply to real fields only"),
+                    );
                 }
                 fields.push((idx, m));
             }
             targets.push(TargetPlan {
                 table: def.name.clone(),
-                when: t.when.as_ref().map(|w| When { field: w.field.clone(), values: w.values.clone() }),
+                when: t.when.as_ref().map(|w| When {
+                    field: w.field.clone(),
+                    values: w.values.clone(),
+                }),
                 fields,
             });
         }
@@ -218,7 +272,10 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
             display_path: h.path.clone(),
             layer: h.layer.clone(),
             sheet: h.sheet.clone(),
-            encoding: h.encoding.clone().filter(|e| !e.eq_ignore_ascii_case("auto")),
+            encoding: h
+                .encoding
+                .clone()
+                .filter(|e| !e.eq_ignore_ascii_case("auto")),
             chinese: h.chinese.unwrap_or(true),
             restore_shx: h.restore_shx.unwrap_or(false),
             strict: true,
@@ -230,11 +287,24 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
         });
     }
     if sources.is_empty() {
-        err_at(&mut errors, &none, "the pipeline declares no [[source]]".to_string());
+        err_at(
+            &mut errors,
+            &none,
+            "the pipeline declares no [[source]]".to_string(),
+        );
     }
-    for r in file.validation.rules.keys().chain(&file.validation.disabled) {
+    for r in file
+        .validation
+        .rules
+        .keys()
+        .chain(&file.validation.disabled)
+    {
         if !r.contains('-') {
-            err_at(&mut errors, &none, format!("[validation]: {r:?} is not a rule id (like TOPO-01)"));
+            err_at(
+                &mut errors,
+                &none,
+                format!("[validation]: {r:?} is not a rule id (like TOPO-01)"),
+            );
         }
     }
     if !errors.is_empty() {

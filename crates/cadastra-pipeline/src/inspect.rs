@@ -8,9 +8,18 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn plan_for(path: &Path, kind: &str, sheet: Option<String>, layer: Option<String>, encoding: Option<&str>) -> SourcePlan {
+fn plan_for(
+    path: &Path,
+    kind: &str,
+    sheet: Option<String>,
+    layer: Option<String>,
+    encoding: Option<&str>,
+) -> SourcePlan {
     SourcePlan {
-        name: path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+        name: path
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default(),
         system: "inspect".into(),
         kind: kind.into(),
         path: path.to_path_buf(),
@@ -72,7 +81,10 @@ fn describe(path: &Path, kind: &str, data: &SourceData, layer_name: &str) -> Val
         .iter()
         .zip(&t.columns)
         .map(|(f, c)| {
-            let filled = c.iter().filter(|v| v.is_some_and(|v| !v.trim().is_empty())).count();
+            let filled = c
+                .iter()
+                .filter(|v| v.is_some_and(|v| !v.trim().is_empty()))
+                .count();
             let mut samples: Vec<&str> = Vec::new();
             for v in c.iter().flatten() {
                 if samples.len() >= 3 {
@@ -124,7 +136,10 @@ pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, S
             let sheets = cadastra_tables::sheet_names(path).map_err(|e| e.to_string())?;
             for s in sheets {
                 let p = plan_for(path, kind, Some(s.clone()), None, encoding);
-                let d = driver(kind).ok_or("no driver")?.read(&p).map_err(|e| e.to_string())?;
+                let d = driver(kind)
+                    .ok_or("no driver")?
+                    .read(&p)
+                    .map_err(|e| e.to_string())?;
                 out.push(describe(path, kind, &d, &s));
             }
         }
@@ -132,7 +147,10 @@ pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, S
             let layers = cadastra_io::ogr::list_layers(path, false).map_err(|e| e.to_string())?;
             for l in layers {
                 let p = plan_for(path, kind, None, Some(l.name.clone()), encoding);
-                let d = driver(kind).ok_or("no driver")?.read(&p).map_err(|e| e.to_string())?;
+                let d = driver(kind)
+                    .ok_or("no driver")?
+                    .read(&p)
+                    .map_err(|e| e.to_string())?;
                 let mut v = describe(path, &format!("gdal/{}", l.driver), &d, &l.name);
                 v["geometry_type_declared"] = json!(l.geometry_type);
                 out.push(v);
@@ -140,8 +158,14 @@ pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, S
         }
         _ => {
             let p = plan_for(path, kind, None, None, encoding);
-            let d = driver(kind).ok_or("no driver")?.read(&p).map_err(|e| e.to_string())?;
-            let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let d = driver(kind)
+                .ok_or("no driver")?
+                .read(&p)
+                .map_err(|e| e.to_string())?;
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             out.push(describe(path, kind, &d, &name));
         }
     }
@@ -156,8 +180,18 @@ pub fn to_text(v: &Value) -> String {
         let _ = writeln!(s, "{}: ERROR {}", v["path"].as_str().unwrap_or(""), e);
         return s;
     }
-    let _ = writeln!(s, "{}  layer {}  ({})", v["path"].as_str().unwrap_or(""), v["layer"].as_str().unwrap_or(""), v["format"].as_str().unwrap_or(""));
-    let _ = writeln!(s, "  features: {}  deleted records skipped: {}  undecodable records: {}", v["features"], v["deleted_skipped"], v["problems"]);
+    let _ = writeln!(
+        s,
+        "{}  layer {}  ({})",
+        v["path"].as_str().unwrap_or(""),
+        v["layer"].as_str().unwrap_or(""),
+        v["format"].as_str().unwrap_or("")
+    );
+    let _ = writeln!(
+        s,
+        "  features: {}  deleted records skipped: {}  undecodable records: {}",
+        v["features"], v["deleted_skipped"], v["problems"]
+    );
     let _ = writeln!(s, "  geometry: {}", v["geometry_types"]);
     let _ = writeln!(s, "  extent:   {}", v["extent"]);
     if let Some(c) = v.get("crs") {
@@ -167,7 +201,17 @@ pub fn to_text(v: &Value) -> String {
         }
     }
     if let Some(e) = v.get("encoding").filter(|e| !e.is_null()) {
-        let _ = writeln!(s, "  encoding: {} (decided by {}{})", e["encoding"].as_str().unwrap_or("?"), e["decided_by"].as_str().unwrap_or("?"), if e["confident"].as_bool() == Some(false) { ", not confident: confirm in the pipeline" } else { "" });
+        let _ = writeln!(
+            s,
+            "  encoding: {} (decided by {}{})",
+            e["encoding"].as_str().unwrap_or("?"),
+            e["decided_by"].as_str().unwrap_or("?"),
+            if e["confident"].as_bool() == Some(false) {
+                ", not confident: confirm in the pipeline"
+            } else {
+                ""
+            }
+        );
         for ev in e["evidence"].as_array().into_iter().flatten() {
             let _ = writeln!(s, "            - {}", ev.as_str().unwrap_or(""));
         }
@@ -177,8 +221,19 @@ pub fn to_text(v: &Value) -> String {
     }
     let _ = writeln!(s, "  fields:");
     for f in v["fields"].as_array().into_iter().flatten() {
-        let samples: Vec<String> = f["samples"].as_array().into_iter().flatten().map(|x| x.as_str().unwrap_or("").to_string()).collect();
-        let _ = writeln!(s, "    {:<12} {:>5.1}%  {}", f["name"].as_str().unwrap_or(""), f["fill_rate"].as_f64().unwrap_or(0.0) * 100.0, samples.join(" | "));
+        let samples: Vec<String> = f["samples"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| x.as_str().unwrap_or("").to_string())
+            .collect();
+        let _ = writeln!(
+            s,
+            "    {:<12} {:>5.1}%  {}",
+            f["name"].as_str().unwrap_or(""),
+            f["fill_rate"].as_f64().unwrap_or(0.0) * 100.0,
+            samples.join(" | ")
+        );
     }
     s
 }

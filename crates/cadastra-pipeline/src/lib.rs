@@ -20,8 +20,9 @@ pub mod spec;
 pub mod summary;
 
 mod crs_stage;
-pub mod outputs;
 mod lock;
+mod merge_stage;
+pub mod outputs;
 mod validate;
 
 pub use compile::{compile, Plan};
@@ -36,7 +37,12 @@ pub fn load(path: &Path) -> Result<PipelineFile, Vec<ConfigError>> {
 
 fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError>> {
     let one = |message: String| {
-        vec![ConfigError { file: path.display().to_string(), line: 0, column: 0, message }]
+        vec![ConfigError {
+            file: path.display().to_string(),
+            line: 0,
+            column: 0,
+            message,
+        }]
     };
     if depth > 8 {
         return Err(one("includes nest deeper than 8 files (a cycle?)".into()));
@@ -59,7 +65,9 @@ fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError
                                 file: path.display().to_string(),
                                 line: 0,
                                 column: 0,
-                                message: format!("[crs.{name}] differs between this file and {inc}"),
+                                message: format!(
+                                    "[crs.{name}] differs between this file and {inc}"
+                                ),
                             });
                         }
                         continue;

@@ -45,7 +45,10 @@ impl RegistryLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| RunError::Io { path: path.display().to_string(), message: e.to_string() })?;
+            .map_err(|e| RunError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         match file.try_lock() {
@@ -70,7 +73,12 @@ impl RegistryLock {
         }
         let _ = file.set_len(0);
         let _ = file.rewind();
-        let _ = write!(file, "pid {} since {:?}", std::process::id(), std::time::SystemTime::now());
+        let _ = write!(
+            file,
+            "pid {} since {:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        );
         let _ = file.flush();
         Ok(RegistryLock { file, path, notes })
     }

@@ -10,8 +10,8 @@
 use crate::compile::{SourcePlan, TargetPlan};
 use crate::sources::SourceData;
 use cadastra_model::{
-    codelist::codelists, registry, table::format_real, Column, FieldType, Finding, Geom, RawTable, RuleId,
-    Rows, Severity, TableDef,
+    codelist::codelists, registry, table::format_real, Column, FieldType, Finding, Geom, RawTable,
+    Rows, RuleId, Severity, TableDef,
 };
 use cadastra_tables::normalize::{
     clean_text, normalize_code, normalize_date, parse_area, parse_area_with_code, parse_int,
@@ -63,8 +63,21 @@ pub struct MapResult {
 fn is_identifier_field(name: &str) -> bool {
     matches!(
         name,
-        "ZDDM" | "BDCDYH" | "ZRZH" | "QXDM" | "YWH" | "ZJH" | "BDCQZH" | "DJH" | "FWBM" | "ZDTZM"
-            | "QLRKEY" | "TFH" | "DAH" | "LJZH" | "FBFDM"
+        "ZDDM"
+            | "BDCDYH"
+            | "ZRZH"
+            | "QXDM"
+            | "YWH"
+            | "ZJH"
+            | "BDCQZH"
+            | "DJH"
+            | "FWBM"
+            | "ZDTZM"
+            | "QLRKEY"
+            | "TFH"
+            | "DAH"
+            | "LJZH"
+            | "FBFDM"
     )
 }
 
@@ -83,7 +96,9 @@ pub fn raw_json(t: &RawTable, row: usize) -> String {
     for (i, f) in t.fields.iter().enumerate() {
         m.insert(
             f.clone(),
-            t.columns[i].get(row).map_or(serde_json::Value::Null, |v| v.into()),
+            t.columns[i]
+                .get(row)
+                .map_or(serde_json::Value::Null, |v| v.into()),
         );
     }
     serde_json::Value::Object(m).to_string()
@@ -160,7 +175,12 @@ struct RowOut {
 
 enum RowResult {
     Mapped(Box<RowOut>),
-    Quarantine { target: String, rule: &'static str, reason: String, key: Option<String> },
+    Quarantine {
+        target: String,
+        rule: &'static str,
+        reason: String,
+        key: Option<String>,
+    },
 }
 
 fn area_unit_from_text(v: &str) -> Option<AreaUnit> {
@@ -178,7 +198,11 @@ fn area_unit_from_text(v: &str) -> Option<AreaUnit> {
 struct Ctx<'a> {
     src: &'a SourcePlan,
     raw: &'a RawTable,
-    targets: Vec<(&'a TargetPlan, &'static TableDef, Vec<(Option<usize>, Option<usize>)>)>,
+    targets: Vec<(
+        &'a TargetPlan,
+        &'static TableDef,
+        Vec<(Option<usize>, Option<usize>)>,
+    )>,
     when_idx: Vec<Option<usize>>,
     key_idx: Vec<usize>,
 }
@@ -194,7 +218,15 @@ impl Ctx<'_> {
         idx.and_then(|i| self.raw.columns[i].get(row))
     }
 
-    fn finding(&self, row: usize, def: &TableDef, field: &str, key: &str, zh: String, en: String) -> Finding {
+    fn finding(
+        &self,
+        row: usize,
+        def: &TableDef,
+        field: &str,
+        key: &str,
+        zh: String,
+        en: String,
+    ) -> Finding {
         Finding {
             rule_id: RuleId("FMT-04"),
             sub_code: "W01".into(),
@@ -207,8 +239,14 @@ impl Ctx<'_> {
             geom: None,
             value: None,
             tolerance: None,
-            message_zh: format!("{} 第{}条 字段{field}: {zh}", self.src.name, self.raw.src_rows[row]),
-            message_en: format!("{} record {} field {field}: {en}", self.src.name, self.raw.src_rows[row]),
+            message_zh: format!(
+                "{} 第{}条 字段{field}: {zh}",
+                self.src.name, self.raw.src_rows[row]
+            ),
+            message_en: format!(
+                "{} record {} field {field}: {en}",
+                self.src.name, self.raw.src_rows[row]
+            ),
         }
     }
 
@@ -223,11 +261,19 @@ impl Ctx<'_> {
                 }
                 Some(w) => {
                     let v = self.raw_text(row, self.when_idx[ti]).and_then(|v| {
-                        clean_text(v, &TextOptions { blanks: Blanks::Remove, ..Default::default() })
-                            .0
-                            .map(|c| c.into_owned())
+                        clean_text(
+                            v,
+                            &TextOptions {
+                                blanks: Blanks::Remove,
+                                ..Default::default()
+                            },
+                        )
+                        .0
+                        .map(|c| c.into_owned())
                     });
-                    if v.as_deref().is_some_and(|v| w.values.iter().any(|x| x == v)) {
+                    if v.as_deref()
+                        .is_some_and(|v| w.values.iter().any(|x| x == v))
+                    {
                         target = Some(ti);
                         break;
                     }
@@ -235,11 +281,18 @@ impl Ctx<'_> {
             }
         }
         let key = {
-            let opts = TextOptions { blanks: Blanks::Remove, ..Default::default() };
+            let opts = TextOptions {
+                blanks: Blanks::Remove,
+                ..Default::default()
+            };
             let parts: Vec<Option<String>> = self
                 .key_idx
                 .iter()
-                .map(|&i| self.raw.columns[i].get(row).and_then(|v| cleaned(v, &opts, &mut ChangeCounts::default())))
+                .map(|&i| {
+                    self.raw.columns[i]
+                        .get(row)
+                        .and_then(|v| cleaned(v, &opts, &mut ChangeCounts::default()))
+                })
                 .collect();
             if parts.iter().all(Option::is_some) {
                 Some(parts.into_iter().flatten().collect::<Vec<_>>().join("|"))
@@ -248,8 +301,14 @@ impl Ctx<'_> {
             }
         };
         let Some(ti) = target else {
-            let w = self.targets.iter().filter_map(|(t, _, _)| t.when.as_ref()).next();
-            let v = w.and_then(|w| self.raw.field_index(&w.field)).and_then(|i| self.raw.columns[i].get(row));
+            let w = self
+                .targets
+                .iter()
+                .filter_map(|(t, _, _)| t.when.as_ref())
+                .next();
+            let v = w
+                .and_then(|w| self.raw.field_index(&w.field))
+                .and_then(|i| self.raw.columns[i].get(row));
             return RowResult::Quarantine {
                 target: "-".into(),
                 rule: "FMT-03",
@@ -285,7 +344,12 @@ impl Ctx<'_> {
                     if let Some(lit) = p.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
                         s.push_str(lit);
                     } else {
-                        match self.raw.field_index(p).and_then(|i| self.raw.columns[i].get(row)).and_then(|x| cleaned(x, &opts, counts)) {
+                        match self
+                            .raw
+                            .field_index(p)
+                            .and_then(|i| self.raw.columns[i].get(row))
+                            .and_then(|x| cleaned(x, &opts, counts))
+                        {
                             Some(x) => s.push_str(&x),
                             None => ok = false,
                         }
@@ -293,7 +357,8 @@ impl Ctx<'_> {
                 }
                 ok.then_some(s)
             } else {
-                self.raw_text(row, from_idx).and_then(|x| cleaned(x, &opts, counts))
+                self.raw_text(row, from_idx)
+                    .and_then(|x| cleaned(x, &opts, counts))
             };
             if v.is_none() {
                 v = m.default.clone();
@@ -325,14 +390,22 @@ impl Ctx<'_> {
                 FieldType::Date => match normalize_date(&s) {
                     Ok(d) => Val::Text(d),
                     Err(e) => {
-                        bad(format!("日期无法识别 {s:?}: {e}"), format!("date not understood {s:?}: {e}"), &mut findings);
+                        bad(
+                            format!("日期无法识别 {s:?}: {e}"),
+                            format!("date not understood {s:?}: {e}"),
+                            &mut findings,
+                        );
                         Val::Null
                     }
                 },
                 FieldType::Int => match parse_int(&s) {
                     Ok(i) => Val::Int(i),
                     Err(e) => {
-                        bad(format!("整数无法识别 {s:?}: {e}"), format!("integer not understood {s:?}: {e}"), &mut findings);
+                        bad(
+                            format!("整数无法识别 {s:?}: {e}"),
+                            format!("integer not understood {s:?}: {e}"),
+                            &mut findings,
+                        );
                         Val::Null
                     }
                 },
@@ -345,10 +418,15 @@ impl Ctx<'_> {
                         };
                         parse_area(&s, unit).map_err(|e| e.to_string())
                     } else if m.unit_field.is_some() {
-                        let uv = self.raw_text(row, unit_idx).map(str::trim).filter(|x| !x.is_empty());
+                        let uv = self
+                            .raw_text(row, unit_idx)
+                            .map(str::trim)
+                            .filter(|x| !x.is_empty());
                         match uv.map(|x| (x, area_unit_from_text(x))) {
                             Some((x, None)) => Err(format!("unknown area unit {x:?}")),
-                            Some((_, Some(u))) => parse_area_with_code(&s, Some(u.code())).map_err(|e| e.to_string()),
+                            Some((_, Some(u))) => {
+                                parse_area_with_code(&s, Some(u.code())).map_err(|e| e.to_string())
+                            }
                             None => parse_area_with_code(&s, None).map_err(|e| e.to_string()),
                         }
                     } else {
@@ -357,7 +435,11 @@ impl Ctx<'_> {
                     match r {
                         Ok(x) => Val::Real(x),
                         Err(e) => {
-                            bad(format!("数值无法识别 {s:?}: {e}"), format!("number not understood {s:?}: {e}"), &mut findings);
+                            bad(
+                                format!("数值无法识别 {s:?}: {e}"),
+                                format!("number not understood {s:?}: {e}"),
+                                &mut findings,
+                            );
                             Val::Null
                         }
                     }
@@ -377,7 +459,12 @@ impl Ctx<'_> {
                 None => {}
                 Some(Geometry::Polygon(p)) => geom = Some(MultiPolygon(vec![p.clone()])),
                 Some(Geometry::MultiPolygon(mp)) => geom = Some(mp.clone()),
-                Some(Geometry::GeometryCollection(gc)) if gc.0.iter().all(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_))) => {
+                Some(Geometry::GeometryCollection(gc))
+                    if gc
+                        .0
+                        .iter()
+                        .all(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_))) =>
+                {
                     let mut polys = Vec::new();
                     for g in &gc.0 {
                         match g {
@@ -392,13 +479,23 @@ impl Ctx<'_> {
                     return RowResult::Quarantine {
                         target: def.name.clone(),
                         rule: "FMT-03",
-                        reason: format!("{} geometry cannot go to polygon table {}", geometry_name(other), def.name),
+                        reason: format!(
+                            "{} geometry cannot go to polygon table {}",
+                            geometry_name(other),
+                            def.name
+                        ),
                         key: Some(key),
                     }
                 }
             }
         }
-        RowResult::Mapped(Box::new(RowOut { target: ti, vals, key, geom, findings }))
+        RowResult::Mapped(Box::new(RowOut {
+            target: ti,
+            vals,
+            key,
+            geom,
+            findings,
+        }))
     }
 }
 
@@ -448,7 +545,9 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
         .targets
         .iter()
         .map(|t| {
-            let def = registry().table(&t.table).expect("compile() resolved the table");
+            let def = registry()
+                .table(&t.table)
+                .expect("compile() resolved the table");
             let idxs = t
                 .fields
                 .iter()
@@ -468,7 +567,13 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
         .map(|t| t.when.as_ref().and_then(|w| raw.field_index(&w.field)))
         .collect();
     let key_idx: Vec<usize> = src.key.iter().filter_map(|k| raw.field_index(k)).collect();
-    let ctx = Ctx { src, raw, targets, when_idx, key_idx };
+    let ctx = Ctx {
+        src,
+        raw,
+        targets,
+        when_idx,
+        key_idx,
+    };
 
     let problem_rows: HashSet<usize> = data.problems.iter().map(|p| p.row).collect();
     let n = raw.len();
@@ -486,22 +591,28 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
         .collect();
 
     let mut result = MapResult::default();
-    let mut per_target: Vec<(Vec<usize>, Vec<RowOut>)> = ctx.targets.iter().map(|_| (vec![], vec![])).collect();
+    let mut per_target: Vec<(Vec<usize>, Vec<RowOut>)> =
+        ctx.targets.iter().map(|_| (vec![], vec![])).collect();
     let mut seen: Vec<std::collections::HashMap<String, (usize, String)>> =
         ctx.targets.iter().map(|_| Default::default()).collect();
-    let quarantine = |r: usize, target: String, rule: &str, reason: String, key: Option<String>| Quarantined {
-        source: src.name.clone(),
-        src_file: src.display_path.clone(),
-        src_row: raw.src_rows[r],
-        src_key: key,
-        target,
-        rule_id: rule.to_string(),
-        reason,
-        raw_record: raw_json(raw, r),
-        raw_geom_wkt: raw.geoms.as_ref().and_then(|g| g[r].as_ref()).map(wkt),
-    };
+    let quarantine =
+        |r: usize, target: String, rule: &str, reason: String, key: Option<String>| Quarantined {
+            source: src.name.clone(),
+            src_file: src.display_path.clone(),
+            src_row: raw.src_rows[r],
+            src_key: key,
+            target,
+            rule_id: rule.to_string(),
+            reason,
+            raw_record: raw_json(raw, r),
+            raw_geom_wkt: raw.geoms.as_ref().and_then(|g| g[r].as_ref()).map(wkt),
+        };
     for p in &data.problems {
-        let target = if ctx.targets.len() == 1 { ctx.targets[0].1.name.clone() } else { "-".into() };
+        let target = if ctx.targets.len() == 1 {
+            ctx.targets[0].1.name.clone()
+        } else {
+            "-".into()
+        };
         *result.read_per_target.entry(target.clone()).or_default() += 1;
         result.quarantine.push(quarantine(
             p.row,
@@ -515,9 +626,16 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
         result.cleaning.merge(&counts);
         for (r, res) in rows {
             match res {
-                RowResult::Quarantine { target, rule, reason, key } => {
+                RowResult::Quarantine {
+                    target,
+                    rule,
+                    reason,
+                    key,
+                } => {
                     *result.read_per_target.entry(target.clone()).or_default() += 1;
-                    result.quarantine.push(quarantine(r, target, rule, reason, key));
+                    result
+                        .quarantine
+                        .push(quarantine(r, target, rule, reason, key));
                 }
                 RowResult::Mapped(out) => {
                     let tname = ctx.targets[out.target].1.name.clone();
@@ -532,7 +650,9 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
                                 "duplicate record: identical to record {} with the same legacy key {k}",
                                 raw.src_rows[*first_row]
                             );
-                            result.quarantine.push(quarantine(r, tname, "FMT-03", why, Some(k)));
+                            result
+                                .quarantine
+                                .push(quarantine(r, tname, "FMT-03", why, Some(k)));
                             continue;
                         }
                         Some(_) => {
@@ -579,7 +699,11 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
         for out in &outs {
             result.findings.extend(out.findings.iter().cloned());
         }
-        result.targets.push(MappedTarget { table: def.name.clone(), rows, raw_index });
+        result.targets.push(MappedTarget {
+            table: def.name.clone(),
+            rows,
+            raw_index,
+        });
     }
     result
 }

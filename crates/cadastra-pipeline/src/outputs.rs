@@ -18,8 +18,18 @@ fn opt(v: Option<f64>) -> String {
 pub fn write_findings_csv(path: &Path, findings: &[Finding]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
     w.write_record([
-        "rule_id", "sub_code", "severity", "layer", "feature_key", "other_key", "x", "y", "value", "tolerance",
-        "message_zh", "message_en",
+        "rule_id",
+        "sub_code",
+        "severity",
+        "layer",
+        "feature_key",
+        "other_key",
+        "x",
+        "y",
+        "value",
+        "tolerance",
+        "message_zh",
+        "message_en",
     ])?;
     for f in findings {
         w.write_record([
@@ -43,7 +53,9 @@ pub fn write_findings_csv(path: &Path, findings: &[Finding]) -> std::io::Result<
 /// `quarantine.csv`: every quarantined record with its reason and the raw record (JSON).
 pub fn write_quarantine_csv(path: &Path, q: &[Quarantined]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
-    w.write_record(["source", "src_file", "src_row", "src_key", "target", "rule_id", "reason"])?;
+    w.write_record([
+        "source", "src_file", "src_row", "src_key", "target", "rule_id", "reason",
+    ])?;
     for r in q {
         w.write_record([
             &r.source,
@@ -59,11 +71,22 @@ pub fn write_quarantine_csv(path: &Path, q: &[Quarantined]) -> std::io::Result<(
 }
 
 /// `findings.gpkg`: the `findings` (points) and `finding_areas` (error geometries) layers alone.
-pub fn write_findings_gpkg(path: &Path, findings_pts: cadastra_model::Rows, areas: cadastra_model::Rows) -> Result<(), String> {
-    let mut g = GpkgRegistry::create_subset(path, crate::compile::REGISTRY_EPSG, &["findings", "finding_areas"])
-        .map_err(|e| e.to_string())?;
+pub fn write_findings_gpkg(
+    path: &Path,
+    findings_pts: cadastra_model::Rows,
+    areas: cadastra_model::Rows,
+) -> Result<(), String> {
+    let mut g = GpkgRegistry::create_subset(
+        path,
+        crate::compile::REGISTRY_EPSG,
+        &["findings", "finding_areas"],
+    )
+    .map_err(|e| e.to_string())?;
     g.apply(&ChangeSet {
-        tables: vec![TableChange::inserts("findings", findings_pts), TableChange::inserts("finding_areas", areas)],
+        tables: vec![
+            TableChange::inserts("findings", findings_pts),
+            TableChange::inserts("finding_areas", areas),
+        ],
     })
     .map_err(|e| e.to_string())
 }

@@ -7,9 +7,9 @@
 use crate::compile::{Plan, SourcePlan};
 use crate::mapping::{map_source, MappedTarget, Quarantined};
 use crate::sources::{driver, SourceData, SourceError};
-use crate::summary::{ReconRow, RunSummary, SeverityCounts, SourceSummary};
+use crate::summary::{RunSummary, SeverityCounts, SourceSummary};
 use cadastra_io::gpkg::GpkgRegistry;
-use cadastra_io::registry::{ChangeSet, Registry, RegistryError, TableChange};
+use cadastra_io::registry::{Registry, RegistryError, TableChange};
 use cadastra_model::codelist::codelists;
 use cadastra_model::{registry, Column, Finding, Rows, StrColumn};
 use std::collections::BTreeMap;
@@ -46,7 +46,11 @@ pub enum RunError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("source {source_name}: {rule}: {message}")]
-    Crs { source_name: String, rule: String, message: String },
+    Crs {
+        source_name: String,
+        rule: String,
+        message: String,
+    },
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("reconciliation does not balance, nothing was written:\n{0}")]
@@ -64,20 +68,22 @@ pub struct RunOutcome {
 }
 
 /// One source after ingest, mapping and reprojection.
-struct Ingested {
-    plan: SourcePlan,
+pub(crate) struct Ingested {
+    pub plan: SourcePlan,
     /// the records as read (geometry dropped after mapping), for quarantine entries
-    raw: cadastra_model::RawTable,
+    pub raw: cadastra_model::RawTable,
     /// FMT-04 findings of the mapping
-    findings: Vec<Finding>,
-    data_summary: SourceSummary,
-    mapped: Vec<MappedTarget>,
-    quarantine: Vec<Quarantined>,
-    read_per_target: BTreeMap<String, u64>,
+    pub findings: Vec<Finding>,
+    pub data_summary: SourceSummary,
+    pub mapped: Vec<MappedTarget>,
+    pub quarantine: Vec<Quarantined>,
+    pub read_per_target: BTreeMap<String, u64>,
 }
 
 fn now_iso() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // civil-from-days (Howard Hinnant)
@@ -103,9 +109,15 @@ fn now_iso() -> String {
 /// Open the registry named by `spec` (a path, or a postgresql:// URL).
 pub fn open_registry(spec: &str) -> Result<Box<dyn Registry>, RegistryError> {
     if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
-        return Ok(Box::new(cadastra_io::postgis::PgRegistry::connect(spec, crate::compile::REGISTRY_EPSG)?));
+        return Ok(Box::new(cadastra_io::postgis::PgRegistry::connect(
+            spec,
+            crate::compile::REGISTRY_EPSG,
+        )?));
     }
-    Ok(Box::new(GpkgRegistry::open(Path::new(spec), crate::compile::REGISTRY_EPSG)?))
+    Ok(Box::new(GpkgRegistry::open(
+        Path::new(spec),
+        crate::compile::REGISTRY_EPSG,
+    )?))
 }
 
 fn ingest(plan: &Plan, src: &SourcePlan, progress: &dyn Progress) -> Result<Ingested, RunError> {
@@ -157,21 +169,27 @@ pub fn rekey(rows: &mut Rows, table: &str) -> Vec<(usize, &'static str, String, 
     let cl = codelists();
     let mut out = Vec::new();
     for key in ["ZDDM", "BDCDYH", "ZRZH", "QXDM"] {
-        let Some(i) = def.field_index(key) else { continue };
-        let Column::Text(col) = &rows.columns[i] else { continue };
+        let Some(i) = def.field_index(key) else {
+            continue;
+        };
+        let Column::Text(col) = &rows.columns[i] else {
+            continue;
+        };
         let mut new = StrColumn::with_capacity(col.len(), col.text_bytes());
         let mut changed = false;
         for (r, v) in col.iter().enumerate() {
             match v {
-                Some(v) if v.len() >= 6 && v.is_char_boundary(6) => match cl.new_admin_code(&v[..6]) {
-                    Some(code) => {
-                        let nv = format!("{code}{}", &v[6..]);
-                        out.push((r, key, v.to_string(), nv.clone()));
-                        new.push(Some(&nv));
-                        changed = true;
+                Some(v) if v.len() >= 6 && v.is_char_boundary(6) => {
+                    match cl.new_admin_code(&v[..6]) {
+                        Some(code) => {
+                            let nv = format!("{code}{}", &v[6..]);
+                            out.push((r, key, v.to_string(), nv.clone()));
+                            new.push(Some(&nv));
+                            changed = true;
+                        }
+                        None => new.push(Some(v)),
                     }
-                    None => new.push(Some(v)),
-                },
+                }
                 other => new.push(other),
             }
         }
@@ -202,7 +220,9 @@ fn text_rows(table: &str, values: Vec<Vec<Option<String>>>) -> Rows {
 /// Findings as rows of the `findings` (points) and `finding_areas` (error geometries) layers.
 fn findings_rows(run_id: &str, batch: &str, findings: &[Finding]) -> (Rows, Rows) {
     let pdef = registry().table("findings").expect("findings table");
-    let adef = registry().table("finding_areas").expect("finding_areas table");
+    let adef = registry()
+        .table("finding_areas")
+        .expect("finding_areas table");
     let mut pts = Rows::new(pdef);
     let mut areas = Rows::new(adef);
     for f in findings {
@@ -253,7 +273,11 @@ fn findings_rows(run_id: &str, batch: &str, findings: &[Finding]) -> (Rows, Rows
 }
 
 /// Run a compiled pipeline.
-pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<RunOutcome, RunError> {
+pub fn run(
+    plan: &Plan,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunOutcome, RunError> {
     let started_at = now_iso();
     let run_id = format!("{}-{}", plan.name, started_at.replace([':', '-', '.'], ""));
     let mut timings = Vec::new();
@@ -262,7 +286,11 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
         path: opts.out_dir.display().to_string(),
         message: e.to_string(),
     })?;
-    let _lock = if opts.write { Some(crate::lock::RegistryLock::acquire(&opts.registry)?) } else { None };
+    let _lock = if opts.write {
+        Some(crate::lock::RegistryLock::acquire(&opts.registry)?)
+    } else {
+        None
+    };
     let mut notes = Vec::new();
     if let Some(l) = &_lock {
         notes.extend(l.notes.iter().cloned());
@@ -279,7 +307,10 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
         ingested.push(i);
     }
     progress.done();
-    timings.push(("ingest+map+reproject".to_string(), t0.elapsed().as_secs_f64()));
+    timings.push((
+        "ingest+map+reproject".to_string(),
+        t0.elapsed().as_secs_f64(),
+    ));
 
     // ---- validate: rules over every mapped layer; severity-E findings block their rows
     let t1 = Instant::now();
@@ -322,89 +353,23 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
     } else {
         None
     };
-    let mut changes = ChangeSet::default();
-    let mut recon = Vec::new();
-    let mut crosswalk: Vec<Vec<Option<String>>> = Vec::new();
-    let mut quarantine_all: Vec<Quarantined> = Vec::new();
-    for ing in &mut ingested {
-        let system = ing.plan.system.clone();
-        let mut per_table_q: BTreeMap<String, u64> = BTreeMap::new();
-        for q in &ing.quarantine {
-            *per_table_q.entry(q.target.clone()).or_default() += 1;
-        }
-        for mt in &mut ing.mapped {
-            let def = registry().table(&mt.table).expect("mapped to a registry table");
-            let xw = rekey(&mut mt.rows, &mt.table);
-            let existing = match reg.as_mut() {
-                Some(r) => r.existing(&mt.table, &system)?,
-                None => Default::default(),
-            };
-            let key_i = def.field_index("src_key").expect("provenance");
-            let hash_i = def.field_index("record_hash").expect("provenance");
-            let (Column::Text(keys), Column::Text(hashes)) = (&mt.rows.columns[key_i], &mt.rows.columns[hash_i]) else {
-                unreachable!("provenance columns are text")
-            };
-            let mut ins = Vec::new();
-            let mut upd = Vec::new();
-            let mut upd_fids = Vec::new();
-            let mut unchanged = 0u64;
-            for r in 0..mt.rows.len() {
-                let k = keys.get(r).unwrap_or_default();
-                match existing.get(k) {
-                    None => ins.push(r),
-                    Some(e) if e.record_hash.as_deref() == hashes.get(r) => unchanged += 1,
-                    Some(e) => {
-                        upd.push(r);
-                        upd_fids.push(e.fid);
-                    }
-                }
-            }
-            for (r, kt, old, new) in &xw {
-                if ins.binary_search(r).is_ok() {
-                    crosswalk.push(vec![
-                        Some(kt.to_string()),
-                        Some(old.clone()),
-                        Some(new.clone()),
-                        Some(mt.table.clone()),
-                        Some(system.clone()),
-                        Some(plan.batch.clone()),
-                        Some(run_id.clone()),
-                    ]);
-                }
-            }
-            let read = ing.read_per_target.get(&mt.table).copied().unwrap_or(0);
-            let q = per_table_q.remove(&mt.table).unwrap_or(0);
-            recon.push(ReconRow {
-                source: ing.plan.name.clone(),
-                layer: mt.table.clone(),
-                read,
-                loaded: (ins.len() + upd.len()) as u64,
-                unchanged,
-                held: 0,
-                quarantined: q,
-            });
-            changes.tables.push(TableChange {
-                table: mt.table.clone(),
-                delete_where: vec![],
-                delete: vec![],
-                update_fids: upd_fids,
-                update_rows: (!upd.is_empty()).then(|| mt.rows.take(&upd)),
-                insert: (!ins.is_empty()).then(|| mt.rows.take(&ins)),
-            });
-        }
-        // quarantined records whose target received no rows at all
-        for (table, q) in per_table_q {
-            let read = ing.read_per_target.get(&table).copied().unwrap_or(q);
-            recon.push(ReconRow { source: ing.plan.name.clone(), layer: table, read, loaded: 0, unchanged: 0, held: 0, quarantined: q });
-        }
-        quarantine_all.append(&mut ing.quarantine);
-    }
+    let merged = crate::merge_stage::merge(plan, &run_id, &mut ingested, reg.as_deref_mut())?;
+    let mut changes = merged.changes;
+    let recon = merged.recon;
+    let crosswalk = merged.crosswalk;
+    let quarantine_all = merged.quarantine;
+    findings.extend(merged.findings);
     timings.push(("merge".to_string(), t2.elapsed().as_secs_f64()));
 
     let unbalanced: Vec<String> = recon
         .iter()
         .filter(|r| !r.balanced())
-        .map(|r| format!("  {} {}: read {} != loaded {} + unchanged {} + held {} + quarantined {}", r.source, r.layer, r.read, r.loaded, r.unchanged, r.held, r.quarantined))
+        .map(|r| {
+            format!(
+                "  {} {}: read {} != loaded {} + unchanged {} + held {} + quarantined {}",
+                r.source, r.layer, r.read, r.loaded, r.unchanged, r.held, r.quarantined
+            )
+        })
         .collect();
     if !unbalanced.is_empty() {
         return Err(RunError::Unbalanced(unbalanced.join("\n")));
@@ -425,15 +390,21 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
         pipeline: plan.file.display().to_string(),
         batch: plan.batch.clone(),
         registry: reg.as_ref().map_or(opts.registry.clone(), |r| r.target()),
-        backend: reg.as_ref().map_or("gpkg".into(), |r| r.backend().to_string()),
+        backend: reg
+            .as_ref()
+            .map_or("gpkg".into(), |r| r.backend().to_string()),
         started_at,
         finished_at: String::new(),
-        status: if opts.write { "ok".into() } else { "validated".into() },
+        status: if opts.write {
+            "ok".into()
+        } else {
+            "validated".into()
+        },
         sources: ingested.iter().map(|i| i.data_summary.clone()).collect(),
         reconciliation: recon,
         findings_by_rule,
         rule_outcomes: validation_outcomes(&findings, &plan.validation.disabled),
-        conflicts: 0,
+        conflicts: merged.conflicts,
         registry_counts: BTreeMap::new(),
         timings,
         notes,
@@ -450,12 +421,19 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
             s
         };
         if !crosswalk.is_empty() {
-            changes.tables.push(TableChange::inserts("key_crosswalk", text_rows("key_crosswalk", crosswalk)));
+            changes.tables.push(TableChange::inserts(
+                "key_crosswalk",
+                text_rows("key_crosswalk", crosswalk),
+            ));
         }
         let q_rows: Vec<Vec<Option<String>>> = quarantine_all
             .iter()
             .map(|q| {
-                let sys = plan.sources.iter().find(|s| s.name == q.source).map(|s| s.system.clone());
+                let sys = plan
+                    .sources
+                    .iter()
+                    .find(|s| s.name == q.source)
+                    .map(|s| s.system.clone());
                 vec![
                     Some(run_id.clone()),
                     Some(plan.batch.clone()),
@@ -473,15 +451,20 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
             .collect();
         let mut qch = TableChange::inserts("quarantine", text_rows("quarantine", q_rows));
         for s in &systems {
-            qch.delete_where.push(vec![("batch_id".into(), plan.batch.clone()), ("src_system".into(), s.clone())]);
+            qch.delete_where.push(vec![
+                ("batch_id".into(), plan.batch.clone()),
+                ("src_system".into(), s.clone()),
+            ]);
         }
         changes.tables.push(qch);
         let (pts, areas) = findings_rows(&run_id, &plan.batch, &findings);
         let mut fch = TableChange::inserts("findings", pts);
-        fch.delete_where.push(vec![("batch_id".into(), plan.batch.clone())]);
+        fch.delete_where
+            .push(vec![("batch_id".into(), plan.batch.clone())]);
         changes.tables.push(fch);
         let mut ach = TableChange::inserts("finding_areas", areas);
-        ach.delete_where.push(vec![("batch_id".into(), plan.batch.clone())]);
+        ach.delete_where
+            .push(vec![("batch_id".into(), plan.batch.clone())]);
         changes.tables.push(ach);
         let recon_rows = summary
             .reconciliation
@@ -500,7 +483,10 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
                 ]
             })
             .collect();
-        changes.tables.push(TableChange::inserts("reconciliation", text_rows("reconciliation", recon_rows)));
+        changes.tables.push(TableChange::inserts(
+            "reconciliation",
+            text_rows("reconciliation", recon_rows),
+        ));
         summary.finished_at = now_iso();
         let inputs: Vec<serde_json::Value> = plan
             .sources
@@ -532,25 +518,41 @@ pub fn run(plan: &Plan, opts: &RunOptions, progress: &dyn Progress) -> Result<Ru
         progress.note("writing the registry (one transaction)");
         reg.apply(&changes)?;
         summary.registry_counts = reg.counts()?;
-        summary.timings.push(("write".to_string(), t3.elapsed().as_secs_f64()));
+        summary
+            .timings
+            .push(("write".to_string(), t3.elapsed().as_secs_f64()));
     } else {
         summary.finished_at = now_iso();
     }
-    let io_err = |p: &Path, e: String| RunError::Io { path: p.display().to_string(), message: e };
+    let io_err = |p: &Path, e: String| RunError::Io {
+        path: p.display().to_string(),
+        message: e,
+    };
     let fcsv = opts.out_dir.join("findings.csv");
-    crate::outputs::write_findings_csv(&fcsv, &findings).map_err(|e| io_err(&fcsv, e.to_string()))?;
+    crate::outputs::write_findings_csv(&fcsv, &findings)
+        .map_err(|e| io_err(&fcsv, e.to_string()))?;
     let qcsv = opts.out_dir.join("quarantine.csv");
-    crate::outputs::write_quarantine_csv(&qcsv, &quarantine_all).map_err(|e| io_err(&qcsv, e.to_string()))?;
+    crate::outputs::write_quarantine_csv(&qcsv, &quarantine_all)
+        .map_err(|e| io_err(&qcsv, e.to_string()))?;
     if !opts.write {
         let (pts, areas) = findings_rows(&run_id, &plan.batch, &findings);
         let fg = opts.out_dir.join("findings.gpkg");
         crate::outputs::write_findings_gpkg(&fg, pts, areas).map_err(|e| io_err(&fg, e))?;
     }
     let by_rule = opts.out_dir.join("findings-by-rule.json");
-    std::fs::write(&by_rule, serde_json::to_string_pretty(&summary.findings_by_rule).unwrap_or_default())
-        .map_err(|e| io_err(&by_rule, e.to_string()))?;
-    summary.timings.push(("total".to_string(), t0.elapsed().as_secs_f64()));
-    Ok(RunOutcome { summary, findings, quarantine: quarantine_all })
+    std::fs::write(
+        &by_rule,
+        serde_json::to_string_pretty(&summary.findings_by_rule).unwrap_or_default(),
+    )
+    .map_err(|e| io_err(&by_rule, e.to_string()))?;
+    summary
+        .timings
+        .push(("total".to_string(), t0.elapsed().as_secs_f64()));
+    Ok(RunOutcome {
+        summary,
+        findings,
+        quarantine: quarantine_all,
+    })
 }
 
 fn file_sha256(p: &Path) -> Option<String> {
@@ -567,8 +569,10 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
     let mut layer = 0;
     for ing in ingested.iter_mut() {
         for m in ing.mapped.iter_mut() {
-            let rows: Vec<(usize, &String)> =
-                blocked.range((layer, 0)..(layer + 1, 0)).map(|((_, r), why)| (*r, why)).collect();
+            let rows: Vec<(usize, &String)> = blocked
+                .range((layer, 0)..(layer + 1, 0))
+                .map(|((_, r), why)| (*r, why))
+                .collect();
             layer += 1;
             if rows.is_empty() {
                 continue;
@@ -596,7 +600,10 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
                     reason: why.clone(),
                     raw_record: crate::mapping::raw_json(&ing.raw, raw_row),
                     raw_geom_wkt: m.rows.geoms.get(r).and_then(|g| g.as_ref()).map(|g| {
-                        format!("{} (EPSG:4548)", crate::mapping::wkt(&geo_types::Geometry::MultiPolygon(g.clone())))
+                        format!(
+                            "{} (EPSG:4548)",
+                            crate::mapping::wkt(&geo_types::Geometry::MultiPolygon(g.clone()))
+                        )
                     }),
                 });
             }

@@ -101,7 +101,10 @@ pub enum FieldSpec {
 impl FieldSpec {
     pub fn to_map(&self) -> FieldMap {
         match self {
-            FieldSpec::From(s) => FieldMap { from: Some(s.clone()), ..Default::default() },
+            FieldSpec::From(s) => FieldMap {
+                from: Some(s.clone()),
+                ..Default::default()
+            },
             FieldSpec::Map(m) => m.clone(),
         }
     }
@@ -239,7 +242,11 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -261,9 +268,18 @@ pub(crate) struct Errs<'a> {
 impl Errs<'_> {
     pub fn at(&mut self, span: Option<std::ops::Range<usize>>, message: impl Into<String>) {
         let (line, column) = span.map_or((0, 0), |s| line_col(self.text, s.start));
-        self.list.push(ConfigError { file: self.file.clone(), line, column, message: message.into() });
+        self.list.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            message: message.into(),
+        });
     }
-    fn de<T: serde::de::DeserializeOwned>(&mut self, v: &Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+    fn de<T: serde::de::DeserializeOwned>(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<T> {
         use serde::de::IntoDeserializer;
         let span = v.span();
         match T::deserialize(v.clone().into_deserializer()) {
@@ -287,7 +303,11 @@ fn table_of<'a>(v: &'a Spanned<DeValue<'a>>) -> Option<&'a DeTable<'a>> {
 /// Parse a pipeline file, reporting every problem found (syntax, unknown keys, wrong types).
 pub fn parse(path: &std::path::Path, text: String) -> Result<PipelineFile, Vec<ConfigError>> {
     let file = path.display().to_string();
-    let mut errs = Errs { file: file.clone(), text: &text, list: vec![] };
+    let mut errs = Errs {
+        file: file.clone(),
+        text: &text,
+        list: vec![],
+    };
     let (root, syntax) = DeTable::parse_recoverable(&text);
     for e in syntax {
         errs.at(e.span(), format!("TOML syntax: {}", e.message().trim()));
@@ -303,7 +323,9 @@ pub fn parse(path: &std::path::Path, text: String) -> Result<PipelineFile, Vec<C
             "crs" => match table_of(v) {
                 Some(t) => {
                     for (name, c) in t.iter() {
-                        if let Some(spec) = errs.de::<CrsSpec>(c, &format!("[crs.{}]", name.get_ref())) {
+                        if let Some(spec) =
+                            errs.de::<CrsSpec>(c, &format!("[crs.{}]", name.get_ref()))
+                        {
                             crs.insert(name.get_ref().to_string(), spec);
                         }
                     }
@@ -332,11 +354,18 @@ pub fn parse(path: &std::path::Path, text: String) -> Result<PipelineFile, Vec<C
             },
             other => errs.at(
                 Some(k.span()),
-                format!("unknown section `{other}` (expected pipeline, crs, source, validation, merge)"),
+                format!(
+                    "unknown section `{other}` (expected pipeline, crs, source, validation, merge)"
+                ),
             ),
         }
     }
-    if pipeline.is_none() && !errs.list.iter().any(|e| e.message.starts_with("[pipeline]")) {
+    if pipeline.is_none()
+        && !errs
+            .list
+            .iter()
+            .any(|e| e.message.starts_with("[pipeline]"))
+    {
         errs.at(Some(0..0), "missing [pipeline] section (name, batch)");
     }
     match (pipeline, errs.list.is_empty()) {
@@ -385,23 +414,40 @@ fn parse_source(errs: &mut Errs<'_>, sv: &Spanned<DeValue<'_>>, i: usize) -> Opt
             }
         }
         Some(_) => {
-            errs.at(targets_v.map(|v| v.span()), format!("source {name}: targets are written as [[source.target]]"));
+            errs.at(
+                targets_v.map(|v| v.span()),
+                format!("source {name}: targets are written as [[source.target]]"),
+            );
             ok = false;
         }
         None => {
-            errs.at(Some(sv.span()), format!("source {name}: no [[source.target]]: where do its rows go?"));
+            errs.at(
+                Some(sv.span()),
+                format!("source {name}: no [[source.target]]: where do its rows go?"),
+            );
             ok = false;
         }
     }
     match (head, ok) {
-        (Some(head), true) => Some(SourceSpec { head, targets, span: sv.span() }),
+        (Some(head), true) => Some(SourceSpec {
+            head,
+            targets,
+            span: sv.span(),
+        }),
         _ => None,
     }
 }
 
-fn parse_target(errs: &mut Errs<'_>, tv: &Spanned<DeValue<'_>>, source: &str) -> Option<TargetSpec> {
+fn parse_target(
+    errs: &mut Errs<'_>,
+    tv: &Spanned<DeValue<'_>>,
+    source: &str,
+) -> Option<TargetSpec> {
     let Some(t) = table_of(tv) else {
-        errs.at(Some(tv.span()), format!("source {source}: target is not a table"));
+        errs.at(
+            Some(tv.span()),
+            format!("source {source}: target is not a table"),
+        );
         return None;
     };
     let mut head = DeTable::new();
@@ -419,9 +465,14 @@ fn parse_target(errs: &mut Errs<'_>, tv: &Spanned<DeValue<'_>>, source: &str) ->
                         };
                         match spec {
                             Some(FieldSpec::Map(m))
-                                if m.from.is_none() && m.constant.is_none() && m.concat.is_none() =>
+                                if m.from.is_none()
+                                    && m.constant.is_none()
+                                    && m.concat.is_none() =>
                             {
-                                errs.at(Some(fv.span()), format!("{what}: needs `from`, `const` or `concat`"));
+                                errs.at(
+                                    Some(fv.span()),
+                                    format!("{what}: needs `from`, `const` or `concat`"),
+                                );
                                 ok = false;
                             }
                             Some(spec) => {
@@ -432,7 +483,10 @@ fn parse_target(errs: &mut Errs<'_>, tv: &Spanned<DeValue<'_>>, source: &str) ->
                     }
                 }
                 None => {
-                    errs.at(Some(v.span()), format!("source {source}: `fields` must be a table"));
+                    errs.at(
+                        Some(v.span()),
+                        format!("source {source}: `fields` must be a table"),
+                    );
                     ok = false;
                 }
             }
@@ -447,8 +501,15 @@ fn parse_target(errs: &mut Errs<'_>, tv: &Spanned<DeValue<'_>>, source: &str) ->
         #[serde(default)]
         when: Option<WhenSpec>,
     }
-    let h = errs.de::<Head>(&Spanned::new(tv.span(), DeValue::Table(head)), &format!("source {source}: target"))?;
-    ok.then_some(TargetSpec { table: h.table, when: h.when, fields })
+    let h = errs.de::<Head>(
+        &Spanned::new(tv.span(), DeValue::Table(head)),
+        &format!("source {source}: target"),
+    )?;
+    ok.then_some(TargetSpec {
+        table: h.table,
+        when: h.when,
+        fields,
+    })
 }
 
 /// JSON Schema of pipeline files (kept in schemas/pipeline.schema.json; a test keeps it current).
@@ -518,8 +579,11 @@ table = "ZRZ"
 
     #[test]
     fn syntax_errors_have_lines() {
-        let errs = parse(std::path::Path::new("p.toml"), "[pipeline]\nname = \"x\nbatch=1\n".into())
-            .unwrap_err();
+        let errs = parse(
+            std::path::Path::new("p.toml"),
+            "[pipeline]\nname = \"x\nbatch=1\n".into(),
+        )
+        .unwrap_err();
         assert!(errs[0].line >= 2, "{errs:?}");
     }
 }

@@ -86,17 +86,38 @@ impl RunSummary {
     /// The human summary (Chinese with English alongside).
     pub fn to_text(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "运行 run {}  流程 pipeline {}  批次 batch {}", self.run_id, self.pipeline, self.batch);
-        let _ = writeln!(s, "登记库 registry {} ({})  状态 status: {}", self.registry, self.backend, self.status);
+        let _ = writeln!(
+            s,
+            "运行 run {}  流程 pipeline {}  批次 batch {}",
+            self.run_id, self.pipeline, self.batch
+        );
+        let _ = writeln!(
+            s,
+            "登记库 registry {} ({})  状态 status: {}",
+            self.registry, self.backend, self.status
+        );
         let _ = writeln!(s);
         let _ = writeln!(s, "数据源 sources");
         for src in &self.sources {
             let enc = src.encoding.as_ref().map_or("-".to_string(), |e| {
-                format!("{} ({}{})", e.encoding, e.decided_by, if e.confident { "" } else { ", NOT confident" })
+                format!(
+                    "{} ({}{})",
+                    e.encoding,
+                    e.decided_by,
+                    if e.confident { "" } else { ", NOT confident" }
+                )
             });
-            let _ = writeln!(s, "  {:<18} {:>8} records  encoding {}  crs {}", src.name, src.records, enc, src.crs);
+            let _ = writeln!(
+                s,
+                "  {:<18} {:>8} records  encoding {}  crs {}",
+                src.name, src.records, enc, src.crs
+            );
             if src.deleted_skipped > 0 {
-                let _ = writeln!(s, "  {:<18} {} deleted DBF records skipped", "", src.deleted_skipped);
+                let _ = writeln!(
+                    s,
+                    "  {:<18} {} deleted DBF records skipped",
+                    "", src.deleted_skipped
+                );
             }
             for w in &src.warnings {
                 let _ = writeln!(s, "  {:<18} ! {w}", "");
@@ -104,21 +125,39 @@ impl RunSummary {
         }
         let _ = writeln!(s);
         let _ = writeln!(s, "数量核对 reconciliation (读取 read = 入库 loaded + 未变 unchanged + 待审 held + 隔离 quarantined)");
-        let _ = writeln!(s, "  {:<18} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  ok", "source", "layer", "read", "loaded", "unchanged", "held", "quarant.");
+        let _ = writeln!(
+            s,
+            "  {:<18} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  ok",
+            "source", "layer", "read", "loaded", "unchanged", "held", "quarant."
+        );
         for r in &self.reconciliation {
             let _ = writeln!(
                 s,
                 "  {:<18} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
-                r.source, r.layer, r.read, r.loaded, r.unchanged, r.held, r.quarantined,
-                if r.balanced() { "✓" } else { "✗ NOT BALANCED" }
+                r.source,
+                r.layer,
+                r.read,
+                r.loaded,
+                r.unchanged,
+                r.held,
+                r.quarantined,
+                if r.balanced() {
+                    "✓"
+                } else {
+                    "✗ NOT BALANCED"
+                }
             );
         }
         let _ = writeln!(
             s,
             "  {:<18} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "total", "",
-            self.total(|r| r.read), self.total(|r| r.loaded), self.total(|r| r.unchanged),
-            self.total(|r| r.held), self.total(|r| r.quarantined)
+            "total",
+            "",
+            self.total(|r| r.read),
+            self.total(|r| r.loaded),
+            self.total(|r| r.unchanged),
+            self.total(|r| r.held),
+            self.total(|r| r.quarantined)
         );
         if !self.findings_by_rule.is_empty() {
             let _ = writeln!(s);
@@ -131,7 +170,11 @@ impl RunSummary {
             let _ = writeln!(s, "\n合库冲突 merge conflicts: {}", self.conflicts);
         }
         if !self.timings.is_empty() {
-            let t: Vec<String> = self.timings.iter().map(|(k, v)| format!("{k} {v:.2}s")).collect();
+            let t: Vec<String> = self
+                .timings
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.2}s"))
+                .collect();
             let _ = writeln!(s, "\n耗时 timings: {}", t.join(", "));
         }
         for n in &self.notes {

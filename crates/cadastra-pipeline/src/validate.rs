@@ -4,5 +4,8 @@ use crate::compile::Plan;
 use cadastra_rules::RuleOptions;
 
 pub fn options(plan: &Plan) -> RuleOptions {
-    RuleOptions { rules: plan.validation.rules.clone(), disabled: plan.validation.disabled.clone() }
+    RuleOptions {
+        rules: plan.validation.rules.clone(),
+        disabled: plan.validation.disabled.clone(),
+    }
 }

@@ -32,7 +32,13 @@ pub(crate) fn from_records(t: RecordTable, decided_override: bool) -> SourceData
         confident: !t.evidence.iter().any(|e| e.contains("malformed")),
     };
     SourceData {
-        table: RawTable { name: t.name, fields: t.fields, columns: t.columns, geoms: None, src_rows: t.src_rows },
+        table: RawTable {
+            name: t.name,
+            fields: t.fields,
+            columns: t.columns,
+            geoms: None,
+            src_rows: t.src_rows,
+        },
         encoding: Some(encoding),
         ..Default::default()
     }
@@ -46,12 +52,14 @@ impl SourceDriver for CsvDriver {
         &["csv", "txt", "tsv"]
     }
     fn read(&self, src: &SourcePlan) -> Result<SourceData, SourceError> {
-        let t = cadastra_tables::read_csv(&src.path, &options(src)).map_err(|e| SourceError::new(src, e))?;
+        let t = cadastra_tables::read_csv(&src.path, &options(src))
+            .map_err(|e| SourceError::new(src, e))?;
         Ok(from_records(t, src.encoding.is_some()))
     }
     fn fields(&self, src: &SourcePlan) -> Result<Vec<String>, SourceError> {
         // the whole file is parsed: broken quoting is exactly what `check` must find
-        let t = cadastra_tables::read_csv(&src.path, &options(src)).map_err(|e| SourceError::new(src, e))?;
+        let t = cadastra_tables::read_csv(&src.path, &options(src))
+            .map_err(|e| SourceError::new(src, e))?;
         Ok(t.fields)
     }
 }

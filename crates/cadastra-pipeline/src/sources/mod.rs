@@ -47,7 +47,11 @@ pub struct SourceData {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("source {source_name} ({path}): {message}")]
-    Read { source_name: String, path: String, message: String },
+    Read {
+        source_name: String,
+        path: String,
+        message: String,
+    },
 }
 
 impl SourceError {

@@ -7,7 +7,11 @@ use crate::compile::SourcePlan;
 pub struct GdalDriver;
 
 fn open_options(src: &SourcePlan) -> Vec<&'static str> {
-    if src.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+    if src
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
         cadastra_io::ogr::csv_wkt_options()
     } else {
         vec![]
@@ -19,11 +23,14 @@ impl SourceDriver for GdalDriver {
         "gdal"
     }
     fn extensions(&self) -> &'static [&'static str] {
-        &["gpkg", "gdb", "tab", "mif", "dxf", "geojson", "json", "fgb", "kml", "gml", "sqlite"]
+        &[
+            "gpkg", "gdb", "tab", "mif", "dxf", "geojson", "json", "fgb", "kml", "gml", "sqlite",
+        ]
     }
     fn read(&self, src: &SourcePlan) -> Result<SourceData, SourceError> {
-        let (table, crs) = cadastra_io::ogr::read_layer(&src.path, src.layer.as_deref(), &open_options(src))
-            .map_err(|e| SourceError::new(src, e))?;
+        let (table, crs) =
+            cadastra_io::ogr::read_layer(&src.path, src.layer.as_deref(), &open_options(src))
+                .map_err(|e| SourceError::new(src, e))?;
         Ok(SourceData {
             table,
             crs_text: crs,
@@ -37,7 +44,8 @@ impl SourceDriver for GdalDriver {
         })
     }
     fn fields(&self, src: &SourcePlan) -> Result<Vec<String>, SourceError> {
-        let layers = cadastra_io::ogr::list_layers(&src.path, true).map_err(|e| SourceError::new(src, e))?;
+        let layers =
+            cadastra_io::ogr::list_layers(&src.path, true).map_err(|e| SourceError::new(src, e))?;
         let l = match &src.layer {
             Some(name) => layers.iter().find(|l| &l.name == name),
             None => layers.first(),

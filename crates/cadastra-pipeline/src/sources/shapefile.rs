@@ -34,13 +34,32 @@ pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError>
     })?;
     if src.strict {
         if layer.fields.is_empty() && layer.warnings.iter().any(|w| w.contains("no .dbf")) {
-            return Err(SourceError::new(src, format!("{} is missing: the attributes cannot be read", src.path.with_extension("dbf").display())));
+            return Err(SourceError::new(
+                src,
+                format!(
+                    "{} is missing: the attributes cannot be read",
+                    src.path.with_extension("dbf").display()
+                ),
+            ));
         }
         // structural damage (truncation, .shp/.dbf record counts that disagree) refuses the whole file:
         // loading part of a damaged delivery would hide the damage
-        if let Some(p) = layer.problems.iter().find(|p| matches!(p.kind, ProblemKind::BadShape | ProblemKind::NoShapeRecord | ProblemKind::NoDbfRecord)) {
+        if let Some(p) = layer.problems.iter().find(|p| {
+            matches!(
+                p.kind,
+                ProblemKind::BadShape | ProblemKind::NoShapeRecord | ProblemKind::NoDbfRecord
+            )
+        }) {
             let n = layer.problems.iter().filter(|q| q.kind == p.kind).count();
-            return Err(SourceError::new(src, format!("damaged shapefile: record {} ({}): {}; {n} record(s) affected", p.record, p.field.as_deref().unwrap_or("shape"), p.reason)));
+            return Err(SourceError::new(
+                src,
+                format!(
+                    "damaged shapefile: record {} ({}): {}; {n} record(s) affected",
+                    p.record,
+                    p.field.as_deref().unwrap_or("shape"),
+                    p.reason
+                ),
+            ));
         }
     }
     let encoding = layer.encoding.as_ref().map(|d| EncodingInfo {
@@ -64,7 +83,11 @@ pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError>
         .filter(|p| {
             matches!(
                 p.kind,
-                ProblemKind::Undecodable | ProblemKind::NumberOverflow | ProblemKind::BadNumber | ProblemKind::BadDate | ProblemKind::BadLogical
+                ProblemKind::Undecodable
+                    | ProblemKind::NumberOverflow
+                    | ProblemKind::BadNumber
+                    | ProblemKind::BadDate
+                    | ProblemKind::BadLogical
             )
         })
         .map(|p| RecordProblem {
@@ -75,7 +98,15 @@ pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError>
         })
         .collect();
     let mut warnings = layer.warnings.clone();
-    for p in layer.problems.iter().filter(|p| matches!(p.kind, ProblemKind::DecimalComma | ProblemKind::ShapeTypeMismatch | ProblemKind::RingsNotOrganised | ProblemKind::NoDataCoordinates)) {
+    for p in layer.problems.iter().filter(|p| {
+        matches!(
+            p.kind,
+            ProblemKind::DecimalComma
+                | ProblemKind::ShapeTypeMismatch
+                | ProblemKind::RingsNotOrganised
+                | ProblemKind::NoDataCoordinates
+        )
+    }) {
         warnings.push(format!("record {}: {}", p.record, p.reason));
     }
     for r in &layer.renamed_fields {

@@ -13,7 +13,8 @@ impl SourceDriver for XlsxDriver {
         &["xlsx", "xlsm", "xls"]
     }
     fn read(&self, src: &SourcePlan) -> Result<SourceData, SourceError> {
-        let t = cadastra_tables::read_xlsx(&src.path, src.sheet.as_deref()).map_err(|e| SourceError::new(src, e))?;
+        let t = cadastra_tables::read_xlsx(&src.path, src.sheet.as_deref())
+            .map_err(|e| SourceError::new(src, e))?;
         let mut d = super::delimited::from_records(t, false);
         if let Some(e) = &mut d.encoding {
             e.decided_by = "container".into();
