@@ -52,7 +52,9 @@ impl CodeLists {
     }
     /// The land-use list for a declared classification version.
     pub fn land_use(&self, version: &str) -> Option<&CodeList> {
-        self.lists.values().find(|l| l.version.as_deref() == Some(version))
+        self.lists
+            .values()
+            .find(|l| l.version.as_deref() == Some(version))
     }
 }
 
@@ -70,7 +72,10 @@ mod tests {
     #[test]
     fn lists_and_crosswalks_load() {
         let cl = codelists();
-        assert_eq!(cl.list("QLLX").unwrap().name("6"), Some("宅基地使用权/房屋(构筑物)所有权"));
+        assert_eq!(
+            cl.list("QLLX").unwrap().name("6"),
+            Some("宅基地使用权/房屋(构筑物)所有权")
+        );
         assert_eq!(cl.new_admin_code("371202"), Some("370116"));
         assert_eq!(cl.new_admin_code("371203"), Some("370117"));
         assert_eq!(cl.new_admin_code("370114"), None);

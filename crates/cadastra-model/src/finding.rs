@@ -82,7 +82,13 @@ impl Finding {
     }
     /// The order findings are reported in, independent of thread count and input order.
     pub fn sort_key(&self) -> (RuleId, &str, &str, &str, Option<&str>) {
-        (self.rule_id, &self.sub_code, &self.layer, &self.feature_key, self.other_key.as_deref())
+        (
+            self.rule_id,
+            &self.sub_code,
+            &self.layer,
+            &self.feature_key,
+            self.other_key.as_deref(),
+        )
     }
 }
 
@@ -90,8 +96,16 @@ impl Finding {
 pub fn sort_findings(f: &mut [Finding]) {
     f.sort_by(|a, b| {
         a.sort_key().cmp(&b.sort_key()).then_with(|| {
-            let ka = (a.x.unwrap_or(0.0), a.y.unwrap_or(0.0), a.value.unwrap_or(0.0));
-            let kb = (b.x.unwrap_or(0.0), b.y.unwrap_or(0.0), b.value.unwrap_or(0.0));
+            let ka = (
+                a.x.unwrap_or(0.0),
+                a.y.unwrap_or(0.0),
+                a.value.unwrap_or(0.0),
+            );
+            let kb = (
+                b.x.unwrap_or(0.0),
+                b.y.unwrap_or(0.0),
+                b.value.unwrap_or(0.0),
+            );
             ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
         })
     });

@@ -78,7 +78,8 @@ const FIXTURES: &str = "FLQW";
 /// for the location), -06 (prefix links) and -07 (uniqueness) need context and live in the rules.
 pub fn check_unit_number(s: &str) -> Vec<UnitProblem> {
     let mut out = Vec::new();
-    if s.chars().any(|c| c.is_whitespace()) || s.chars().any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c))
+    if s.chars().any(|c| c.is_whitespace())
+        || s.chars().any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c))
     {
         out.push(up(
             "UNIT-01",
@@ -140,7 +141,10 @@ pub fn check_unit_number(s: &str) -> Vec<UnitProblem> {
             "UNIT-02",
             "E01",
             format!("不动产单元号第{}位字符不符合编码规则", pos.join("、")),
-            format!("unit number positions {} break the coding rules", pos.join(", ")),
+            format!(
+                "unit number positions {} break the coding rules",
+                pos.join(", ")
+            ),
         ));
         return out;
     }
@@ -157,7 +161,10 @@ pub fn check_unit_number(s: &str) -> Vec<UnitProblem> {
         out.push(up(
             "UNIT-04",
             "E01",
-            format!("宗地特征码与定着物特征码组合不允许: {}{}{}", u.ownership, u.parcel_type, u.fixture),
+            format!(
+                "宗地特征码与定着物特征码组合不允许: {}{}{}",
+                u.ownership, u.parcel_type, u.fixture
+            ),
             format!(
                 "feature-code combination not allowed: {}{} with fixture {}",
                 u.ownership, u.parcel_type, u.fixture
@@ -208,7 +215,20 @@ fn valid_date(y: u32, m: u32, d: u32) -> bool {
         return false;
     }
     let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     d <= days[(m - 1) as usize]
 }
 
@@ -216,7 +236,11 @@ fn valid_date(y: u32, m: u32, d: u32) -> bool {
 pub fn id_card_check_char(first17: &[u8]) -> char {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-    let sum: u32 = first17.iter().zip(W).map(|(b, w)| (b - b'0') as u32 * w).sum();
+    let sum: u32 = first17
+        .iter()
+        .zip(W)
+        .map(|(b, w)| (b - b'0') as u32 * w)
+        .sum();
     C[(sum % 11) as usize]
 }
 
@@ -270,7 +294,9 @@ const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Check a unified social credit code (GB 32100-2015).
 pub fn uscc_check(s: &str) -> Result<(), IdProblem> {
-    const W: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const W: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     if s.len() != 18 {
         return Err(IdProblem::Shape);
     }
@@ -356,7 +382,10 @@ mod tests {
     use super::*;
 
     fn rules(s: &str) -> Vec<String> {
-        check_unit_number(s).iter().map(|p| format!("{}-{}", p.rule, p.sub)).collect()
+        check_unit_number(s)
+            .iter()
+            .map(|p| format!("{}-{}", p.rule, p.sub))
+            .collect()
     }
 
     #[test]
@@ -379,10 +408,19 @@ mod tests {
     #[test]
     fn id_cards() {
         assert_eq!(id_card_check("11010519491231002X"), Ok(()));
-        assert_eq!(id_card_check("110105194912310021"), Err(IdProblem::CheckDigit));
-        assert_eq!(id_card_check("110105194913310021"), Err(IdProblem::BirthDate));
+        assert_eq!(
+            id_card_check("110105194912310021"),
+            Err(IdProblem::CheckDigit)
+        );
+        assert_eq!(
+            id_card_check("110105194913310021"),
+            Err(IdProblem::BirthDate)
+        );
         assert_eq!(id_card_check("110105491231002"), Err(IdProblem::Legacy15));
-        assert_eq!(id_card_15_to_18("110105491231002").as_deref(), Some("11010519491231002X"));
+        assert_eq!(
+            id_card_15_to_18("110105491231002").as_deref(),
+            Some("11010519491231002X")
+        );
         assert_eq!(id_card_check("11010519491231002"), Err(IdProblem::Shape));
     }
 

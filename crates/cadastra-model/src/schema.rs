@@ -148,7 +148,11 @@ impl RegistrySchema {
                 t.fields.extend(raw.provenance.fields.iter().cloned());
             }
         }
-        Ok(RegistrySchema { version: raw.version, tables, provenance: raw.provenance.fields })
+        Ok(RegistrySchema {
+            version: raw.version,
+            tables,
+            provenance: raw.provenance.fields,
+        })
     }
     pub fn table(&self, name: &str) -> Option<&TableDef> {
         self.tables.iter().find(|t| t.name == name)
@@ -173,19 +177,36 @@ mod tests {
     #[test]
     fn embedded_schema_has_the_standard_tables() {
         let reg = registry();
-        for t in ["ZDJBXX", "ZRZ", "H", "QLR", "JSYDSYQ", "FDCQ2", "NYDSYQ", "LQ"] {
+        for t in [
+            "ZDJBXX", "ZRZ", "H", "QLR", "JSYDSYQ", "FDCQ2", "NYDSYQ", "LQ",
+        ] {
             let def = reg.table(t).unwrap_or_else(|| panic!("table {t}"));
             assert!(def.is_data());
-            for p in ["src_system", "src_file", "src_row", "src_key", "batch_id", "record_hash"] {
+            for p in [
+                "src_system",
+                "src_file",
+                "src_row",
+                "src_key",
+                "batch_id",
+                "record_hash",
+            ] {
                 assert!(def.field(p).is_some(), "{t}.{p}");
             }
             let names: HashSet<_> = def.fields.iter().map(|f| &f.name).collect();
             assert_eq!(names.len(), def.fields.len(), "duplicate field in {t}");
         }
-        for t in ["key_crosswalk", "quarantine", "cadastra_runs", "reconciliation"] {
+        for t in [
+            "key_crosswalk",
+            "quarantine",
+            "cadastra_runs",
+            "reconciliation",
+        ] {
             assert!(reg.table(t).is_some(), "{t}");
         }
-        assert_eq!(reg.table("ZDJBXX").unwrap().geometry, Some(GeometryType::Multipolygon));
+        assert_eq!(
+            reg.table("ZDJBXX").unwrap().geometry,
+            Some(GeometryType::Multipolygon)
+        );
     }
 
     #[test]

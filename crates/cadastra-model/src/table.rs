@@ -204,7 +204,10 @@ mod tests {
             assert_eq!(v, vals[i % 5], "row {i}");
         }
         let t = c.take(&[3, 1, 2]);
-        assert_eq!(t.iter().collect::<Vec<_>>(), vec![Some("宗地"), None, Some("")]);
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            vec![Some("宗地"), None, Some("")]
+        );
     }
 
     #[test]

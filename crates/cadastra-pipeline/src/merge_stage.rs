@@ -21,6 +21,8 @@ pub(crate) struct MergeOutput {
     /// MERGE-* findings
     pub findings: Vec<Finding>,
     pub conflicts: u64,
+    /// decisions applied from `--decisions` (who decided what), for the audit table
+    pub decisions_json: Option<String>,
 }
 
 pub(crate) fn merge(
@@ -126,5 +128,6 @@ pub(crate) fn merge(
         quarantine: quarantine_all,
         findings: Vec::new(),
         conflicts: 0,
+        decisions_json: None,
     })
 }

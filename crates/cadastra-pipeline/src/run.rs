@@ -359,6 +359,7 @@ pub fn run(
     let crosswalk = merged.crosswalk;
     let quarantine_all = merged.quarantine;
     findings.extend(merged.findings);
+    let decisions_json = merged.decisions_json;
     timings.push(("merge".to_string(), t2.elapsed().as_secs_f64()));
 
     let unbalanced: Vec<String> = recon
@@ -510,7 +511,7 @@ pub fn run(
                     Some(plan.sha256.clone()),
                     Some(serde_json::Value::Array(inputs).to_string()),
                     Some(summary_json),
-                    None,
+                    decisions_json.clone(),
                     Some(if opts.unmask { "1" } else { "0" }.into()),
                 ]],
             ),

@@ -11,15 +11,7 @@ mod workbook;
 use crate::compile::SourcePlan;
 use cadastra_model::RawTable;
 
-/// The encoding decided for a source file (rule FMT-02), with its evidence.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EncodingInfo {
-    pub encoding: String,
-    /// override, cpg, cst, ldid, detected, bom, default, container (UTF-8 formats)
-    pub decided_by: String,
-    pub evidence: Vec<String>,
-    pub confident: bool,
-}
+pub use cadastra_model::summary::EncodingInfo;
 
 /// A record that was read but not decoded cleanly: quarantined with the raw value.
 #[derive(Debug, Clone, serde::Serialize)]
