@@ -12,8 +12,10 @@
 //! - [`Registry::apply`] runs one transaction: the schema and tables when new, then per table
 //!   parameterised deletes, updates (binary COPY into a temporary table, then one `UPDATE … FROM`)
 //!   and inserts (binary `COPY … FROM STDIN`, geometry as EWKB); a new registry gets its indexes
-//!   after the load. Rows are checked before the transaction starts (shape, types, dates, NUL, rings
-//!   PostGIS refuses), and errors the server finds inside a COPY are reported with their row.
+//!   after the load, and a large insert into an existing table (≥ 50 000 rows and ≥ a quarter of
+//!   the table) drops and rebuilds that table's indexes unless readers hold it. Rows are checked
+//!   before the transaction starts (shape, types, dates, NUL, rings PostGIS refuses), and errors
+//!   the server finds inside a COPY are reported with their row.
 //! - [`Registry::read_table`] returns the rows as the GeoPackage backend does (ordered by fid,
 //!   geometry decoded from WKB, points as a one-vertex polygon, dates as ISO text).
 //!
@@ -45,7 +47,19 @@ const COPY_CHUNK: usize = 1 << 20;
 /// Advisory lock serialising `CREATE EXTENSION postgis` between first runs.
 const POSTGIS_INSTALL_LOCK: i64 = 0x0CAD_A57A_0000_0001;
 
-/// The registry in a PostgreSQL database with PostGIS.
+/// The registry in a PostgreSQL database with PostGIS. The run lock is held until it is dropped.
+///
+/// ```no_run
+/// use cadastra_io::postgis::PgRegistry;
+/// use cadastra_io::registry::{ChangeSet, TableChange};
+/// use cadastra_io::Registry;
+///
+/// let mut reg = PgRegistry::connect("postgresql://cadastra@db.example/registry?schema=laiwu", 4548)?;
+/// let parcels = cadastra_model::Rows::new(cadastra_model::registry().table("ZDJBXX").unwrap());
+/// reg.apply(&ChangeSet { tables: vec![TableChange::inserts("ZDJBXX", parcels)] })?;
+/// println!("{:?}", reg.counts()?);
+/// # Ok::<(), cadastra_io::RegistryError>(())
+/// ```
 pub struct PgRegistry {
     client: Client,
     url: url::RegistryUrl,
@@ -297,6 +311,7 @@ fn ensure_postgis(
     let who = client
         .query_one("SELECT current_user::text, current_database()::text", &[])
         .map_err(pg_err(target, "reading the current role"))?;
+    // both columns are cast to text by the statement, so `get` cannot meet another type
     let (role, dbname): (String, String) = (who.get(0), who.get(1));
     let mut tx = client
         .transaction()
@@ -312,14 +327,14 @@ fn ensure_postgis(
             let why = if code == Some(postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
                 format!(
                     "the PostGIS extension is not installed in database {dbname} and role {role} may not \
-                     install it ({message}); ask an administrator to run CREATE EXTENSION postgis; in {dbname}"
+                     install it ({message}); ask an administrator to run `CREATE EXTENSION postgis` in database {dbname}"
                 )
             } else if code == Some(postgres::error::SqlState::UNDEFINED_FILE)
                 || message.contains("is not available")
             {
                 format!(
                     "PostGIS is not installed on this PostgreSQL server ({message}); install it (Debian: \
-                     postgresql-15-postgis-3), then run CREATE EXTENSION postgis; in {dbname}"
+                     postgresql-15-postgis-3), then run `CREATE EXTENSION postgis` in database {dbname}"
                 )
             } else {
                 format!("the PostGIS extension is missing in database {dbname} and could not be installed: {message}")

@@ -1,5 +1,8 @@
 //! The registry's PostgreSQL schema: recognise it (or refuse a foreign one), check the role's
 //! rights, create it from `cadastra_model::registry()`.
+//!
+//! Catalog rows are read with `Row::get`: every statement here casts what it selects to the type
+//! read (`::text`, `::bigint`, `format_type`), so `get` cannot meet another type.
 
 use crate::ddl::{index_statements, is_identifier, pg_create, pg_type};
 use cadastra_model::{registry, GeometryType, TableDef};
@@ -167,6 +170,7 @@ pub(super) fn check_rights(
     let who = c
         .query_one("SELECT current_user::text, current_database()::text", &[])
         .map_err(db("reading the current role"))?;
+    // both columns are cast to text by the statement, so `get` cannot meet another type
     let (role, dbname): (String, String) = (who.get(0), who.get(1));
     match state {
         State::Absent => {
