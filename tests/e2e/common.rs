@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 pub fn bin() -> PathBuf {
@@ -13,11 +16,19 @@ pub fn bin() -> PathBuf {
 
 /// Run cadastra with arguments in `cwd`; returns the output.
 pub fn cadastra(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(bin()).current_dir(cwd).args(args).output().expect("cadastra runs")
+    Command::new(bin())
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("cadastra runs")
 }
 
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// Copy a directory tree.
@@ -47,7 +58,10 @@ pub fn workspace() -> tempfile::TempDir {
 /// Row count of a table in a GeoPackage/SQLite file.
 pub fn count(db: &Path, table: &str) -> i64 {
     let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0)).unwrap()
+    c.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+        r.get(0)
+    })
+    .unwrap()
 }
 
 pub fn sha256(p: &Path) -> Vec<u8> {
@@ -60,5 +74,9 @@ pub fn sha256(p: &Path) -> Vec<u8> {
     for x in &b {
         h = (h ^ *x as u64).wrapping_mul(0x100000001b3);
     }
-    [h.to_le_bytes().to_vec(), (b.len() as u64).to_le_bytes().to_vec()].concat()
+    [
+        h.to_le_bytes().to_vec(),
+        (b.len() as u64).to_le_bytes().to_vec(),
+    ]
+    .concat()
 }

@@ -11,14 +11,28 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Sample { out, parcels, seed } => sample(cli, out, *parcels, *seed),
         Command::Check { pipeline } => check(cli, pipeline),
-        Command::Run { pipeline, registry, out, decisions, unmask } => {
-            run(cli, pipeline, registry, out, decisions.as_deref(), *unmask, true)
-        }
+        Command::Run {
+            pipeline,
+            registry,
+            out,
+            decisions,
+            unmask,
+        } => run(
+            cli,
+            pipeline,
+            registry,
+            out,
+            decisions.as_deref(),
+            *unmask,
+            true,
+        ),
         Command::Validate { pipeline, out } => {
             let reg = out.join("registry.gpkg").display().to_string();
             run(cli, pipeline, &reg, out, None, false, false)
         }
-        Command::Inspect { paths, encoding } => crate::commands::inspect::inspect(cli, paths, encoding.as_deref()),
+        Command::Inspect { paths, encoding } => {
+            crate::commands::inspect::inspect(cli, paths, encoding.as_deref())
+        }
     }
 }
 
@@ -27,33 +41,42 @@ fn sample(cli: &Cli, out: &Path, parcels: usize, seed: u64) -> Result<ExitCode> 
     let bars = Bars::new(cli.quiet || cli.json);
     use cadastra_pipeline::run::Progress;
     let mut last = String::new();
-    let summary = cadastra_sample::generate(out, &opts, &mut |stage: &str, done: u64, total: u64| {
-        if stage != last {
-            bars.done();
-            bars.stage(stage, total);
-            last = stage.to_string();
-        }
-        let _ = done;
-        bars.inc(1);
-    })
-    .with_context(|| format!("generating the sample world into {}", out.display()))?;
+    let summary =
+        cadastra_sample::generate(out, &opts, &mut |stage: &str, done: u64, total: u64| {
+            if stage != last {
+                bars.done();
+                bars.stage(stage, total);
+                last = stage.to_string();
+            }
+            let _ = done;
+            bars.inc(1);
+        })
+        .with_context(|| format!("generating the sample world into {}", out.display()))?;
     bars.done();
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("sample world written to {} (seed {seed}, {parcels} legacy parcels)", out.display());
+        println!(
+            "sample world written to {} (seed {seed}, {parcels} legacy parcels)",
+            out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_plan(pipeline: &Path) -> Result<cadastra_pipeline::Plan, Vec<cadastra_pipeline::ConfigError>> {
+fn load_plan(
+    pipeline: &Path,
+) -> Result<cadastra_pipeline::Plan, Vec<cadastra_pipeline::ConfigError>> {
     let file = cadastra_pipeline::load(pipeline)?;
     cadastra_pipeline::compile(&file)
 }
 
 fn print_config_errors(cli: &Cli, pipeline: &Path, errs: &[cadastra_pipeline::ConfigError]) {
     if cli.json {
-        println!("{}", serde_json::json!({"pipeline": pipeline.display().to_string(), "ok": false, "problems": errs}));
+        println!(
+            "{}",
+            serde_json::json!({"pipeline": pipeline.display().to_string(), "ok": false, "problems": errs})
+        );
     } else {
         for e in errs {
             eprintln!("{e}");
@@ -73,7 +96,9 @@ fn check(cli: &Cli, pipeline: &Path) -> Result<ExitCode> {
     // driver checks: files readable, mapped source fields present (moves no data into the registry)
     let mut problems = Vec::new();
     for s in &plan.sources {
-        let Some(d) = cadastra_pipeline::sources::driver(&s.kind) else { continue };
+        let Some(d) = cadastra_pipeline::sources::driver(&s.kind) else {
+            continue;
+        };
         match d.fields(s) {
             Err(e) => problems.push(e.to_string()),
             Ok(fields) => {
@@ -113,13 +138,21 @@ fn check(cli: &Cli, pipeline: &Path) -> Result<ExitCode> {
             serde_json::json!({"pipeline": pipeline.display().to_string(), "ok": problems.is_empty(), "sources": plan.sources.len(), "problems": problems})
         );
     } else if problems.is_empty() {
-        println!("{}: ok ({} sources)", pipeline.display(), plan.sources.len());
+        println!(
+            "{}: ok ({} sources)",
+            pipeline.display(),
+            plan.sources.len()
+        );
     } else {
         for p in &problems {
             eprintln!("{p}");
         }
     }
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn run(
@@ -141,7 +174,8 @@ fn run(
     if write && !registry.starts_with("postgres") {
         if let Some(dir) = Path::new(registry).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
         }
     }
@@ -161,13 +195,18 @@ fn run(
     };
     let s = &outcome.summary;
     let json = serde_json::to_string_pretty(s)?;
-    std::fs::write(out.join("run-summary.json"), &json).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(out.join("run-summary.json"), &json)
+        .with_context(|| format!("writing {}", out.display()))?;
     if cli.json {
         println!("{json}");
     } else {
         print!("{}", s.to_text());
         if write {
-            println!("\nregistry: {}  (open it in QGIS; run summary: {})", s.registry, out.join("run-summary.json").display());
+            println!(
+                "\nregistry: {}  (open it in QGIS; run summary: {})",
+                s.registry,
+                out.join("run-summary.json").display()
+            );
         }
     }
     if !s.balanced() {
@@ -202,6 +241,10 @@ pub mod inspect {
                 print!("{}", cadastra_pipeline::inspect::to_text(l));
             }
         }
-        Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        Ok(if failed {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        })
     }
 }

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "cadastra", version, about = "Migrate legacy cadastral and registration data into one registry, checked the way a surveyor would")]
+#[command(
+    name = "cadastra",
+    version,
+    about = "Migrate legacy cadastral and registration data into one registry, checked the way a surveyor would"
+)]
 pub struct Cli {
     /// no progress bars or notes on stderr
     #[arg(short, long, global = true)]
@@ -75,7 +79,9 @@ pub enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     match commands::dispatch(&cli) {
         Ok(code) => code,

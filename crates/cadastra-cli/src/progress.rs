@@ -10,7 +10,10 @@ pub struct Bars {
 
 impl Bars {
     pub fn new(quiet: bool) -> Bars {
-        Bars { quiet, bar: Mutex::new(None) }
+        Bars {
+            quiet,
+            bar: Mutex::new(None),
+        }
     }
 }
 
@@ -19,7 +22,11 @@ impl cadastra_pipeline::run::Progress for Bars {
         if self.quiet {
             return;
         }
-        let pb = if total > 0 { ProgressBar::new(total) } else { ProgressBar::new_spinner() };
+        let pb = if total > 0 {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::new_spinner()
+        };
         pb.set_draw_target(ProgressDrawTarget::stderr());
         pb.set_style(
             ProgressStyle::with_template("{spinner} {prefix:>10} [{bar:30}] {pos}/{len} {msg}")

@@ -53,7 +53,11 @@ pub fn index_statements(t: &TableDef) -> Vec<String> {
         if let Some(k) = &t.key {
             v.push(format!(
                 "CREATE INDEX {} ON {} ({})",
-                q(&format!("ix_{}_{}", t.name.to_lowercase(), k.to_lowercase())),
+                q(&format!(
+                    "ix_{}_{}",
+                    t.name.to_lowercase(),
+                    k.to_lowercase()
+                )),
                 q(&t.name),
                 q(k)
             ));
@@ -90,7 +94,12 @@ pub fn pg_create(schema: &str, t: &TableDef, srid: i32) -> String {
     for f in &t.fields {
         cols.push(format!("{} {}", q(&f.name), pg_type(f)));
     }
-    format!("CREATE TABLE {}.{} (\n  {}\n)", q(schema), q(&t.name), cols.join(",\n  "))
+    format!(
+        "CREATE TABLE {}.{} (\n  {}\n)",
+        q(schema),
+        q(&t.name),
+        cols.join(",\n  ")
+    )
 }
 
 #[cfg(test)]

@@ -11,9 +11,17 @@ pub enum OgrError {
     #[error("{path}: GDAL cannot open it as a vector dataset: {message}")]
     Open { path: String, message: String },
     #[error("{path}: no layer named {layer:?} (layers: {available})")]
-    NoLayer { path: String, layer: String, available: String },
+    NoLayer {
+        path: String,
+        layer: String,
+        available: String,
+    },
     #[error("{path}: layer {layer}: {message}")]
-    Layer { path: String, layer: String, message: String },
+    Layer {
+        path: String,
+        layer: String,
+        message: String,
+    },
 }
 
 /// What `inspect` shows for a GDAL layer.
@@ -31,7 +39,11 @@ pub struct OgrLayerInfo {
 fn open(path: &Path, open_options: &[&str]) -> Result<Dataset, OgrError> {
     let opts = DatasetOptions {
         open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-        open_options: if open_options.is_empty() { None } else { Some(open_options) },
+        open_options: if open_options.is_empty() {
+            None
+        } else {
+            Some(open_options)
+        },
         ..Default::default()
     };
     Dataset::open_ex(path, opts).map_err(|e| OgrError::Open {
@@ -42,13 +54,18 @@ fn open(path: &Path, open_options: &[&str]) -> Result<Dataset, OgrError> {
 
 /// Open options that make GDAL read a CSV's WKT column as geometry.
 pub fn csv_wkt_options() -> Vec<&'static str> {
-    vec!["GEOM_POSSIBLE_NAMES=WKT,wkt,geometry,GEOMETRY", "KEEP_GEOM_COLUMNS=NO"]
+    vec![
+        "GEOM_POSSIBLE_NAMES=WKT,wkt,geometry,GEOMETRY",
+        "KEEP_GEOM_COLUMNS=NO",
+    ]
 }
 
 /// The layers of a dataset. GeoPackage attribute tables and cadastra's own bookkeeping tables are
 /// listed only when `include_tables` is set.
 pub fn list_layers(path: &Path, include_tables: bool) -> Result<Vec<OgrLayerInfo>, OgrError> {
-    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let oo = if is_csv { csv_wkt_options() } else { vec![] };
     let ds = open(path, &oo)?;
     let driver = ds.driver().short_name();
@@ -68,7 +85,11 @@ pub fn list_layers(path: &Path, include_tables: bool) -> Result<Vec<OgrLayerInfo
             .map(|f| (f.name(), gdal::vector::field_type_to_name(f.field_type())))
             .collect();
         let srs_wkt = layer.spatial_ref().and_then(|s| s.to_wkt().ok());
-        let extent = layer.try_get_extent().ok().flatten().map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
+        let extent = layer
+            .try_get_extent()
+            .ok()
+            .flatten()
+            .map(|e| [e.MinX, e.MinY, e.MaxX, e.MaxY]);
         out.push(OgrLayerInfo {
             name: layer.name(),
             driver: driver.clone(),
@@ -108,7 +129,10 @@ pub fn read_layer(
     let srs = lyr.spatial_ref().and_then(|s| s.to_wkt().ok());
     let has_geom = lyr.defn().geom_fields().next().is_some();
     let n = lyr.feature_count() as usize;
-    let mut columns: Vec<StrColumn> = fields.iter().map(|_| StrColumn::with_capacity(n, 0)).collect();
+    let mut columns: Vec<StrColumn> = fields
+        .iter()
+        .map(|_| StrColumn::with_capacity(n, 0))
+        .collect();
     let mut geoms = Vec::with_capacity(if has_geom { n } else { 0 });
     let mut src_rows = Vec::with_capacity(n);
     for (i, f) in lyr.features().enumerate() {

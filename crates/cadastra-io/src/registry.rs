@@ -26,7 +26,12 @@ pub enum RegistryError {
         source: postgres::Error,
     },
     #[error("registry {target}: table {table} row {row}: {message}")]
-    Data { target: String, table: String, row: usize, message: String },
+    Data {
+        target: String,
+        table: String,
+        row: usize,
+        message: String,
+    },
 }
 
 /// A row already in the registry, found by its provenance key.

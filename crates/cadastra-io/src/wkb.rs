@@ -30,7 +30,12 @@ pub fn write_point(out: &mut Vec<u8>, p: Point<f64>) {
 
 /// Envelope (minx, maxx, miny, maxy) of a multipolygon's exteriors; `None` when empty.
 pub fn envelope(mp: &MultiPolygon<f64>) -> Option<[f64; 4]> {
-    let mut e = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
+    let mut e = [
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for p in &mp.0 {
         for c in &p.exterior().0 {
             e[0] = e[0].min(c.x);
@@ -90,7 +95,10 @@ struct Rd<'a> {
 
 impl Rd<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], WkbError> {
-        let s = self.b.get(self.pos..self.pos + N).ok_or(WkbError::Truncated(self.pos))?;
+        let s = self
+            .b
+            .get(self.pos..self.pos + N)
+            .ok_or(WkbError::Truncated(self.pos))?;
         self.pos += N;
         let mut a = [0u8; N];
         a.copy_from_slice(s);
@@ -101,11 +109,19 @@ impl Rd<'_> {
     }
     fn u32(&mut self) -> Result<u32, WkbError> {
         let a = self.take::<4>()?;
-        Ok(if self.le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) })
+        Ok(if self.le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
     }
     fn f64(&mut self) -> Result<f64, WkbError> {
         let a = self.take::<8>()?;
-        Ok(if self.le { f64::from_le_bytes(a) } else { f64::from_be_bytes(a) })
+        Ok(if self.le {
+            f64::from_le_bytes(a)
+        } else {
+            f64::from_be_bytes(a)
+        })
     }
     fn count(&mut self, min_bytes_each: usize) -> Result<usize, WkbError> {
         let n = self.u32()? as usize;
@@ -131,7 +147,10 @@ fn read_polygon(r: &mut Rd<'_>) -> Result<Polygon<f64>, WkbError> {
         let n = r.count(16)?;
         let mut pts = Vec::with_capacity(n);
         for _ in 0..n {
-            pts.push(Coord { x: r.f64()?, y: r.f64()? });
+            pts.push(Coord {
+                x: r.f64()?,
+                y: r.f64()?,
+            });
         }
         rings.push(LineString(pts));
     }
@@ -165,7 +184,11 @@ fn read_wkb(r: &mut Rd<'_>) -> Result<Decoded, WkbError> {
 
 /// Decode plain WKB.
 pub fn decode_wkb(b: &[u8]) -> Result<Decoded, WkbError> {
-    read_wkb(&mut Rd { b, pos: 0, le: true })
+    read_wkb(&mut Rd {
+        b,
+        pos: 0,
+        le: true,
+    })
 }
 
 /// Decode a GeoPackage geometry blob.
@@ -185,7 +208,11 @@ pub fn decode_gpkg(b: &[u8]) -> Result<Decoded, WkbError> {
     if b.len() < start {
         return Err(WkbError::Truncated(b.len()));
     }
-    read_wkb(&mut Rd { b: &b[start..], pos: 0, le: true })
+    read_wkb(&mut Rd {
+        b: &b[start..],
+        pos: 0,
+        le: true,
+    })
 }
 
 #[cfg(test)]

@@ -48,7 +48,8 @@ fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError
         return Err(one("includes nest deeper than 8 files (a cycle?)".into()));
     }
     let text = std::fs::read_to_string(path).map_err(|e| one(format!("cannot read: {e}")))?;
-    let mut file = spec::parse(path, text)?;
+    let (file, mut parse_errors) = spec::parse_partial(path, text);
+    let Some(mut file) = file else { return Err(parse_errors) };
     let base = path.parent().unwrap_or(Path::new("."));
     let mut errors = Vec::new();
     for inc in file.pipeline.include.clone() {
@@ -83,10 +84,18 @@ fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() {
+    parse_errors.extend(errors);
+    if parse_errors.is_empty() {
         Ok(file)
     } else {
-        Err(errors)
+        // report the semantic problems of the well-formed rest too
+        if depth == 0 {
+            if let Err(more) = compile::compile(&file) {
+                parse_errors.extend(more.into_iter().filter(|e| !e.message.contains("declares no [[source]]")));
+            }
+        }
+        parse_errors.sort_by_key(|e| (e.file.clone(), e.line, e.column));
+        Err(parse_errors)
     }
 }
 

@@ -121,6 +121,10 @@ pub struct TargetSpec {
     /// registry field -> mapping
     #[serde(default)]
     pub fields: BTreeMap<String, FieldSpec>,
+    /// byte spans of the field mappings and of `table` (for messages)
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub spans: BTreeMap<String, std::ops::Range<usize>>,
 }
 
 /// A legacy key made of one or several source fields (joined with `|`).
@@ -300,8 +304,10 @@ fn table_of<'a>(v: &'a Spanned<DeValue<'a>>) -> Option<&'a DeTable<'a>> {
     }
 }
 
-/// Parse a pipeline file, reporting every problem found (syntax, unknown keys, wrong types).
-pub fn parse(path: &std::path::Path, text: String) -> Result<PipelineFile, Vec<ConfigError>> {
+/// Parse what can be parsed: the file with every well-formed piece (when `[pipeline]` itself is
+/// readable), and every problem found (syntax, unknown keys, wrong types), so that `check` can go
+/// on to report the semantic problems of the rest too.
+pub fn parse_partial(path: &std::path::Path, text: String) -> (Option<PipelineFile>, Vec<ConfigError>) {
     let file = path.display().to_string();
     let mut errs = Errs {
         file: file.clone(),
@@ -368,17 +374,24 @@ pub fn parse(path: &std::path::Path, text: String) -> Result<PipelineFile, Vec<C
     {
         errs.at(Some(0..0), "missing [pipeline] section (name, batch)");
     }
-    match (pipeline, errs.list.is_empty()) {
-        (Some(pipeline), true) => Ok(PipelineFile {
-            path: path.to_path_buf(),
-            text,
-            pipeline,
-            crs,
-            sources,
-            validation,
-            merge,
-        }),
-        _ => Err(errs.list),
+    let list = errs.list;
+    let file = pipeline.map(|pipeline| PipelineFile {
+        path: path.to_path_buf(),
+        text: text.clone(),
+        pipeline,
+        crs,
+        sources,
+        validation,
+        merge,
+    });
+    (file, list)
+}
+
+/// Parse a pipeline file, reporting every problem found (syntax, unknown keys, wrong types).
+pub fn parse(path: &std::path::Path, text: String) -> Result<PipelineFile, Vec<ConfigError>> {
+    match parse_partial(path, text) {
+        (Some(f), e) if e.is_empty() => Ok(f),
+        (_, e) => Err(e),
     }
 }
 
@@ -452,8 +465,12 @@ fn parse_target(
     };
     let mut head = DeTable::new();
     let mut fields = BTreeMap::new();
+    let mut spans = BTreeMap::new();
     let mut ok = true;
     for (k, v) in t.iter() {
+        if k.get_ref() == "table" {
+            spans.insert("table".to_string(), v.span());
+        }
         if k.get_ref() == "fields" {
             match table_of(v) {
                 Some(ft) => {
@@ -476,6 +493,7 @@ fn parse_target(
                                 ok = false;
                             }
                             Some(spec) => {
+                                spans.insert(fname.get_ref().to_string(), fname.span());
                                 fields.insert(fname.get_ref().to_string(), spec);
                             }
                             None => ok = false,

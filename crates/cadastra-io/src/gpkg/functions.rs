@@ -16,7 +16,11 @@ fn envelope(blob: &[u8]) -> Option<[f64; 4]> {
     let le = flags & 1 == 1;
     let rd = |o: usize| -> Option<f64> {
         let a: [u8; 8] = blob.get(o..o + 8)?.try_into().ok()?;
-        Some(if le { f64::from_le_bytes(a) } else { f64::from_be_bytes(a) })
+        Some(if le {
+            f64::from_le_bytes(a)
+        } else {
+            f64::from_be_bytes(a)
+        })
     };
     if (flags >> 1) & 0b111 != 0 {
         return Some([rd(8)?, rd(16)?, rd(24)?, rd(32)?]);
@@ -29,7 +33,11 @@ fn envelope(blob: &[u8]) -> Option<[f64; 4]> {
 
 fn env_fn(ctx: &Context<'_>, k: usize) -> rusqlite::Result<Option<f64>> {
     let v = ctx.get_raw(0);
-    Ok(v.as_blob_or_null().ok().flatten().and_then(envelope).map(|e| e[k]))
+    Ok(v.as_blob_or_null()
+        .ok()
+        .flatten()
+        .and_then(envelope)
+        .map(|e| e[k]))
 }
 
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {

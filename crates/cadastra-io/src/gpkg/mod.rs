@@ -35,7 +35,11 @@ pub struct GpkgRegistry {
 fn sql_err(path: &Path, table: &str) -> impl FnOnce(rusqlite::Error) -> RegistryError {
     let target = path.display().to_string();
     let table = table.to_string();
-    move |source| RegistryError::Sqlite { target, table, source }
+    move |source| RegistryError::Sqlite {
+        target,
+        table,
+        source,
+    }
 }
 
 /// The WKT GDAL writes for an EPSG code (what QGIS and GDAL expect to find in gpkg_spatial_ref_sys).
@@ -51,7 +55,10 @@ impl GpkgRegistry {
     /// Open the registry at `path` if it exists (refusing files that are not cadastra registries),
     /// or prepare to create it. `srs_id` is the EPSG code of the registry's layers (4548).
     pub fn open(path: &Path, srs_id: i32) -> Result<GpkgRegistry, RegistryError> {
-        let perr = |message: String| RegistryError::Path { path: path.display().to_string(), message };
+        let perr = |message: String| RegistryError::Path {
+            path: path.display().to_string(),
+            message,
+        };
         let (_, srs_wkt) = srs_wkt(srs_id).map_err(perr)?;
         let mut reg = GpkgRegistry {
             path: path.to_path_buf(),
@@ -64,7 +71,10 @@ impl GpkgRegistry {
         let partial = reg.partial_path();
         if partial.exists() {
             std::fs::remove_file(&partial).map_err(|e| {
-                perr(format!("cannot remove stale partial file {}: {e}", partial.display()))
+                perr(format!(
+                    "cannot remove stale partial file {}: {e}",
+                    partial.display()
+                ))
             })?;
             reg.notes.push(format!(
                 "removed {} left by an interrupted run (the registry was not changed by it)",
@@ -76,7 +86,8 @@ impl GpkgRegistry {
                 .map_err(|e| perr(format!("cannot open: {e}")))?;
             check_registry(&conn, path)?;
             functions::register(&conn).map_err(sql_err(path, "-"))?;
-            conn.execute_batch("PRAGMA busy_timeout = 30000").map_err(sql_err(path, "-"))?;
+            conn.execute_batch("PRAGMA busy_timeout = 30000")
+                .map_err(sql_err(path, "-"))?;
             reg.conn = Some(conn);
         }
         Ok(reg)
@@ -84,7 +95,11 @@ impl GpkgRegistry {
 
     /// A new GeoPackage holding only some of the schema's tables (e.g. `findings` and
     /// `finding_areas` for `cadastra validate`), replacing any file at `path` on the first apply.
-    pub fn create_subset(path: &Path, srs_id: i32, tables: &[&str]) -> Result<GpkgRegistry, RegistryError> {
+    pub fn create_subset(
+        path: &Path,
+        srs_id: i32,
+        tables: &[&str],
+    ) -> Result<GpkgRegistry, RegistryError> {
         if path.exists() {
             std::fs::remove_file(path).map_err(|e| RegistryError::Path {
                 path: path.display().to_string(),
@@ -132,8 +147,10 @@ impl GpkgRegistry {
         ))
         .map_err(e("-"))?;
         conn.execute_batch(CORE_DDL).map_err(e("gpkg core"))?;
-        let (name, _) = srs_wkt(self.srs_id)
-            .map_err(|m| RegistryError::Path { path: path.display().to_string(), message: m })?;
+        let (name, _) = srs_wkt(self.srs_id).map_err(|m| RegistryError::Path {
+            path: path.display().to_string(),
+            message: m,
+        })?;
         conn.execute(
             "INSERT INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, organization_coordsys_id, definition, description) VALUES (?1, ?2, 'EPSG', ?2, ?3, ?4)",
             params![name, self.srs_id, self.srs_wkt, "registry CRS (CGCS2000 / 3-degree GK CM 117E)"],
@@ -141,7 +158,11 @@ impl GpkgRegistry {
         .map_err(e("gpkg_spatial_ref_sys"))?;
         for t in self.tables() {
             conn.execute_batch(&sqlite_create(t)).map_err(e(&t.name))?;
-            let data_type = if t.geometry.is_some() { "features" } else { "attributes" };
+            let data_type = if t.geometry.is_some() {
+                "features"
+            } else {
+                "attributes"
+            };
             conn.execute(
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES (?1, ?2, ?1, ?3, ?4)",
                 params![t.name, data_type, format!("{} {}", t.zh, t.en), t.geometry.map(|_| self.srs_id)],
@@ -175,12 +196,17 @@ impl GpkgRegistry {
             conn.execute_batch(&rtree_triggers(n)).map_err(e(n))?;
         }
         update_contents(conn, path, self.only.as_deref())?;
-        conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;").map_err(e("-"))?;
+        conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;")
+            .map_err(e("-"))?;
         Ok(())
     }
 }
 
-fn update_contents(conn: &Connection, path: &Path, only: Option<&[String]>) -> Result<(), RegistryError> {
+fn update_contents(
+    conn: &Connection,
+    path: &Path,
+    only: Option<&[String]>,
+) -> Result<(), RegistryError> {
     let e = |t: &str| sql_err(path, t);
     for t in registry()
         .tables
@@ -205,7 +231,10 @@ fn update_contents(conn: &Connection, path: &Path, only: Option<&[String]>) -> R
 }
 
 fn check_registry(conn: &Connection, path: &Path) -> Result<(), RegistryError> {
-    let foreign = |reason: String| RegistryError::Foreign { path: path.display().to_string(), reason };
+    let foreign = |reason: String| RegistryError::Foreign {
+        path: path.display().to_string(),
+        reason,
+    };
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|e| foreign(format!("not an SQLite/GeoPackage file ({e})")))?;
@@ -292,7 +321,11 @@ fn insert_sql(def: &TableDef) -> String {
     }
     cols.extend(def.fields.iter().map(|f| q(&f.name)));
     let marks = vec!["?"; cols.len()].join(",");
-    format!("INSERT INTO {} ({}) VALUES ({marks})", q(&def.name), cols.join(","))
+    format!(
+        "INSERT INTO {} ({}) VALUES ({marks})",
+        q(&def.name),
+        cols.join(",")
+    )
 }
 
 fn update_sql(def: &TableDef) -> String {
@@ -301,7 +334,11 @@ fn update_sql(def: &TableDef) -> String {
         sets.push("\"geom\" = ?".to_string());
     }
     sets.extend(def.fields.iter().map(|f| format!("{} = ?", q(&f.name))));
-    format!("UPDATE {} SET {} WHERE fid = ?", q(&def.name), sets.join(", "))
+    format!(
+        "UPDATE {} SET {} WHERE fid = ?",
+        q(&def.name),
+        sets.join(", ")
+    )
 }
 
 /// Bind row `i` of `rows` (geometry first when the table has one) starting at parameter 1.
@@ -318,7 +355,10 @@ fn bind_row(
         match rows.geoms.get(i).and_then(|g| g.as_ref()) {
             Some(g) => {
                 if def.geometry == Some(cadastra_model::GeometryType::Point) {
-                    let c = g.0.first().map(|p| p.exterior().0.first().copied()).flatten();
+                    let c =
+                        g.0.first()
+                            .map(|p| p.exterior().0.first().copied())
+                            .flatten();
                     match c {
                         Some(c) => wkb::gpkg_point(blob, srs_id, c.into()),
                         None => blob.clear(),
@@ -353,12 +393,14 @@ fn apply_table(
     srs_id: i32,
     ch: &TableChange,
 ) -> Result<(), RegistryError> {
-    let def = registry().table(&ch.table).ok_or_else(|| RegistryError::Data {
-        target: path.display().to_string(),
-        table: ch.table.clone(),
-        row: 0,
-        message: "table not in the registry schema".into(),
-    })?;
+    let def = registry()
+        .table(&ch.table)
+        .ok_or_else(|| RegistryError::Data {
+            target: path.display().to_string(),
+            table: ch.table.clone(),
+            row: 0,
+            message: "table not in the registry schema".into(),
+        })?;
     let e = || sql_err(path, &def.name);
     for conds in &ch.delete_where {
         let mut sql = format!("DELETE FROM {} WHERE ", q(&def.name));
@@ -377,11 +419,13 @@ fn apply_table(
             sql.push_str(&format!("{} = ?{}", q(f), i + 1));
         }
         let vals: Vec<&str> = conds.iter().map(|(_, v)| v.as_str()).collect();
-        conn.execute(&sql, rusqlite::params_from_iter(vals)).map_err(e())?;
+        conn.execute(&sql, rusqlite::params_from_iter(vals))
+            .map_err(e())?;
     }
     if !ch.delete.is_empty() {
-        let mut st =
-            conn.prepare(&format!("DELETE FROM {} WHERE fid = ?1", q(&def.name))).map_err(e())?;
+        let mut st = conn
+            .prepare(&format!("DELETE FROM {} WHERE fid = ?1", q(&def.name)))
+            .map_err(e())?;
         for fid in &ch.delete {
             st.execute([fid]).map_err(e())?;
         }
@@ -415,10 +459,18 @@ fn check_shape(def: &TableDef, rows: &Rows, path: &Path) -> Result<(), RegistryE
         message,
     };
     if rows.columns.len() != def.fields.len() {
-        return Err(bad(format!("{} columns given, schema has {}", rows.columns.len(), def.fields.len())));
+        return Err(bad(format!(
+            "{} columns given, schema has {}",
+            rows.columns.len(),
+            def.fields.len()
+        )));
     }
     if def.geometry.is_some() && rows.geoms.len() != rows.len() {
-        return Err(bad(format!("{} geometries for {} rows", rows.geoms.len(), rows.len())));
+        return Err(bad(format!(
+            "{} geometries for {} rows",
+            rows.geoms.len(),
+            rows.len()
+        )));
     }
     Ok(())
 }
@@ -437,7 +489,9 @@ impl Registry for GpkgRegistry {
         table: &str,
         src_system: &str,
     ) -> Result<HashMap<String, ExistingRow>, RegistryError> {
-        let Some(conn) = &self.conn else { return Ok(HashMap::new()) };
+        let Some(conn) = &self.conn else {
+            return Ok(HashMap::new());
+        };
         let e = sql_err(&self.path, table);
         let mut st = conn
             .prepare(&format!(
@@ -447,7 +501,11 @@ impl Registry for GpkgRegistry {
             .map_err(e)?;
         let rows = st
             .query_map([src_system], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })
             .map_err(sql_err(&self.path, table))?;
         let mut out = HashMap::new();
@@ -469,7 +527,9 @@ impl Registry for GpkgRegistry {
         })?;
         let mut rows = Rows::new(def);
         let mut fids = Vec::new();
-        let Some(conn) = &self.conn else { return Ok((fids, rows)) };
+        let Some(conn) = &self.conn else {
+            return Ok((fids, rows));
+        };
         let mut cols = vec!["fid".to_string()];
         if def.geometry.is_some() {
             cols.push("geom".into());
@@ -486,9 +546,12 @@ impl Registry for GpkgRegistry {
                 let b: Option<Vec<u8>> = r.get(1).map_err(e())?;
                 let g = match b.map(|b| wkb::decode_gpkg(&b)) {
                     Some(Ok(wkb::Decoded::MultiPolygon(mp))) => Some(mp),
-                    Some(Ok(wkb::Decoded::Point(p))) => Some(geo_types::MultiPolygon(vec![
-                        geo_types::Polygon::new(geo_types::LineString(vec![p.0]), vec![]),
-                    ])),
+                    Some(Ok(wkb::Decoded::Point(p))) => {
+                        Some(geo_types::MultiPolygon(vec![geo_types::Polygon::new(
+                            geo_types::LineString(vec![p.0]),
+                            vec![],
+                        )]))
+                    }
                     _ => None,
                 };
                 rows.geoms.push(g);
@@ -521,10 +584,14 @@ impl Registry for GpkgRegistry {
 
     fn counts(&mut self) -> Result<BTreeMap<String, i64>, RegistryError> {
         let mut out = BTreeMap::new();
-        let Some(conn) = &self.conn else { return Ok(out) };
+        let Some(conn) = &self.conn else {
+            return Ok(out);
+        };
         for t in self.tables() {
             let n: i64 = conn
-                .query_row(&format!("SELECT count(*) FROM {}", q(&t.name)), [], |r| r.get(0))
+                .query_row(&format!("SELECT count(*) FROM {}", q(&t.name)), [], |r| {
+                    r.get(0)
+                })
                 .map_err(sql_err(&self.path, &t.name))?;
             out.insert(t.name.clone(), n);
         }
@@ -537,11 +604,13 @@ impl Registry for GpkgRegistry {
                 let partial = self.partial_path();
                 let result = (|| {
                     let conn = self.create_at(&partial)?;
-                    conn.execute_batch("BEGIN").map_err(sql_err(&partial, "-"))?;
+                    conn.execute_batch("BEGIN")
+                        .map_err(sql_err(&partial, "-"))?;
                     for ch in &changes.tables {
                         apply_table(&conn, &partial, self.srs_id, ch)?;
                     }
-                    conn.execute_batch("COMMIT").map_err(sql_err(&partial, "-"))?;
+                    conn.execute_batch("COMMIT")
+                        .map_err(sql_err(&partial, "-"))?;
                     self.finish_new(&conn, &partial)?;
                     conn.close().map_err(|(_, e)| sql_err(&partial, "-")(e))?;
                     let f = std::fs::File::open(&partial).map_err(|e| RegistryError::Path {
@@ -565,8 +634,10 @@ impl Registry for GpkgRegistry {
             }
             Some(conn) => {
                 let path = self.path.clone();
-                conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE")
-                    .map_err(sql_err(&path, "-"))?;
+                conn.execute_batch(
+                    "PRAGMA journal_mode = DELETE; PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+                )
+                .map_err(sql_err(&path, "-"))?;
                 let r = (|| {
                     for ch in &changes.tables {
                         apply_table(conn, &path, self.srs_id, ch)?;

@@ -10,7 +10,9 @@ fn parcels(n: usize) -> Rows {
         for (f, col) in def.fields.iter().zip(rows.columns.iter_mut()) {
             match col {
                 Column::Text(c) => c.push(match f.name.as_str() {
-                    "ZDDM" => Some(Box::leak(format!("370116001001GB{:05}", i + 1).into_boxed_str())),
+                    "ZDDM" => Some(Box::leak(
+                        format!("370116001001GB{:05}", i + 1).into_boxed_str(),
+                    )),
                     "ZL" => Some("莱芜区凤城街道鲁中东大街1号"),
                     "src_system" => Some("test"),
                     "src_key" => Some(Box::leak(format!("k{i}").into_boxed_str())),
@@ -31,9 +33,16 @@ fn parcels(n: usize) -> Rows {
 }
 
 fn ogr_count(path: &Path, layer: &str) -> Option<usize> {
-    let out = Command::new("ogrinfo").args(["-ro", "-so"]).arg(path).arg(layer).output().ok()?;
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so"])
+        .arg(path)
+        .arg(layer)
+        .output()
+        .ok()?;
     let s = String::from_utf8_lossy(&out.stdout);
-    s.lines().find_map(|l| l.strip_prefix("Feature Count: ")).and_then(|v| v.trim().parse().ok())
+    s.lines()
+        .find_map(|l| l.strip_prefix("Feature Count: "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 #[test]
@@ -42,7 +51,9 @@ fn new_registry_is_valid_and_readable_by_gdal() {
     let path = dir.path().join("r.gpkg");
     let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
     assert!(reg.is_new());
-    let cs = ChangeSet { tables: vec![TableChange::inserts("ZDJBXX", parcels(50))] };
+    let cs = ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", parcels(50))],
+    };
     reg.apply(&cs).unwrap();
     assert!(path.exists());
     assert!(!reg.partial_path().exists());
@@ -56,7 +67,12 @@ fn new_registry_is_valid_and_readable_by_gdal() {
     // GDAL reads it, with the count and CRS
     if let Some(n) = ogr_count(&path, "ZDJBXX") {
         assert_eq!(n, 50);
-        let out = Command::new("ogrinfo").args(["-ro", "-so"]).arg(&path).arg("ZDJBXX").output().unwrap();
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-so"])
+            .arg(&path)
+            .arg("ZDJBXX")
+            .output()
+            .unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("4548"));
     } else {
         panic!("ogrinfo (gdal-bin) is needed for this test");
@@ -67,7 +83,12 @@ fn new_registry_is_valid_and_readable_by_gdal() {
         .arg(&path)
         .output()
         .expect("python3-gdal is needed for this test");
-    assert!(v.status.success(), "validate_gpkg: {}{}", String::from_utf8_lossy(&v.stdout), String::from_utf8_lossy(&v.stderr));
+    assert!(
+        v.status.success(),
+        "validate_gpkg: {}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
 }
 
 #[test]
@@ -75,7 +96,10 @@ fn failed_change_leaves_existing_registry_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.gpkg");
     let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
-    reg.apply(&ChangeSet { tables: vec![TableChange::inserts("ZDJBXX", parcels(10))] }).unwrap();
+    reg.apply(&ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", parcels(10))],
+    })
+    .unwrap();
     let before = std::fs::read(&path).unwrap();
     // second change: valid inserts, then a table whose rows have the wrong shape -> whole change refused
     let mut bad = parcels(3);
@@ -84,7 +108,12 @@ fn failed_change_leaves_existing_registry_unchanged() {
         tables: vec![
             TableChange::inserts("ZDJBXX", {
                 let mut r = parcels(15);
-                if let Column::Text(c) = &mut r.columns[registry().table("ZDJBXX").unwrap().field_index("src_key").unwrap()] {
+                if let Column::Text(c) = &mut r.columns[registry()
+                    .table("ZDJBXX")
+                    .unwrap()
+                    .field_index("src_key")
+                    .unwrap()]
+                {
                     let mut nc = StrColumn::default();
                     for i in 0..c.len() {
                         nc.push(Some(&format!("new{i}")));
@@ -109,10 +138,14 @@ fn foreign_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.gpkg");
     std::fs::write(&p, b"not a database at all, just text").unwrap();
-    assert!(matches!(GpkgRegistry::open(&p, 4548), Err(RegistryError::Foreign { .. })));
+    assert!(matches!(
+        GpkgRegistry::open(&p, 4548),
+        Err(RegistryError::Foreign { .. })
+    ));
     let p2 = dir.path().join("y.gpkg");
     let c = Connection::open(&p2).unwrap();
-    c.execute_batch("PRAGMA application_id = 1196444487; CREATE TABLE t(a)").unwrap();
+    c.execute_batch("PRAGMA application_id = 1196444487; CREATE TABLE t(a)")
+        .unwrap();
     drop(c);
     let e = GpkgRegistry::open(&p2, 4548).err().unwrap().to_string();
     assert!(e.contains("not a cadastra registry"), "{e}");
