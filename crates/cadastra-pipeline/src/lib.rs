@@ -49,7 +49,9 @@ fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError
     }
     let text = std::fs::read_to_string(path).map_err(|e| one(format!("cannot read: {e}")))?;
     let (file, mut parse_errors) = spec::parse_partial(path, text);
-    let Some(mut file) = file else { return Err(parse_errors) };
+    let Some(mut file) = file else {
+        return Err(parse_errors);
+    };
     let base = path.parent().unwrap_or(Path::new("."));
     let mut errors = Vec::new();
     for inc in file.pipeline.include.clone() {
@@ -91,7 +93,10 @@ fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError
         // report the semantic problems of the well-formed rest too
         if depth == 0 {
             if let Err(more) = compile::compile(&file) {
-                parse_errors.extend(more.into_iter().filter(|e| !e.message.contains("declares no [[source]]")));
+                parse_errors.extend(
+                    more.into_iter()
+                        .filter(|e| !e.message.contains("declares no [[source]]")),
+                );
             }
         }
         parse_errors.sort_by_key(|e| (e.file.clone(), e.line, e.column));

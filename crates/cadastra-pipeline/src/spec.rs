@@ -289,8 +289,26 @@ impl Errs<'_> {
         match T::deserialize(v.clone().into_deserializer()) {
             Ok(t) => Some(t),
             Err(e) => {
-                let sp = e.span().or(Some(span));
-                self.at(sp, format!("{what}: {}", e.message().trim()));
+                let sp = e.span().or(Some(span.clone()));
+                // name the key whose value is wrong (serde's message names only the type)
+                let key = match (v.get_ref(), &sp) {
+                    (DeValue::Table(t), Some(sp)) => t
+                        .iter()
+                        .find(|(k, val)| {
+                            let vs = val.span();
+                            (vs.start <= sp.start && sp.end <= vs.end && vs != span)
+                                || k.span() == *sp
+                        })
+                        .map(|(k, _)| k.get_ref().to_string()),
+                    _ => None,
+                };
+                let msg = e.message().trim();
+                match key {
+                    Some(k) if !msg.contains(&format!("`{k}`")) => {
+                        self.at(sp, format!("{what}: `{k}`: {msg}"))
+                    }
+                    _ => self.at(sp, format!("{what}: {msg}")),
+                }
                 None
             }
         }
@@ -307,7 +325,10 @@ fn table_of<'a>(v: &'a Spanned<DeValue<'a>>) -> Option<&'a DeTable<'a>> {
 /// Parse what can be parsed: the file with every well-formed piece (when `[pipeline]` itself is
 /// readable), and every problem found (syntax, unknown keys, wrong types), so that `check` can go
 /// on to report the semantic problems of the rest too.
-pub fn parse_partial(path: &std::path::Path, text: String) -> (Option<PipelineFile>, Vec<ConfigError>) {
+pub fn parse_partial(
+    path: &std::path::Path,
+    text: String,
+) -> (Option<PipelineFile>, Vec<ConfigError>) {
     let file = path.display().to_string();
     let mut errs = Errs {
         file: file.clone(),
@@ -325,7 +346,27 @@ pub fn parse_partial(path: &std::path::Path, text: String) -> (Option<PipelineFi
     let mut merge = MergeSpec::default();
     for (k, v) in root.get_ref().iter() {
         match k.get_ref().as_ref() {
-            "pipeline" => pipeline = errs.de::<PipelineSection>(v, "[pipeline]"),
+            "pipeline" => {
+                pipeline = errs.de::<PipelineSection>(v, "[pipeline]");
+                if pipeline.is_none() {
+                    // keep going with what is there, so the rest of the file is checked too
+                    #[derive(Deserialize)]
+                    struct Loose {
+                        name: Option<String>,
+                        batch: Option<String>,
+                    }
+                    use serde::de::IntoDeserializer;
+                    if let Ok(l) = Loose::deserialize(v.clone().into_deserializer()) {
+                        pipeline = Some(PipelineSection {
+                            name: l.name.unwrap_or_default(),
+                            batch: l.batch.unwrap_or_default(),
+                            description: None,
+                            registry_crs: None,
+                            include: vec![],
+                        });
+                    }
+                }
+            }
             "crs" => match table_of(v) {
                 Some(t) => {
                     for (name, c) in t.iter() {
@@ -527,6 +568,7 @@ fn parse_target(
         table: h.table,
         when: h.when,
         fields,
+        spans,
     })
 }
 
