@@ -923,9 +923,11 @@ fn killed_run_leaves_registry_unchanged() {
 }
 
 /// 1M parcels through `apply` into a new registry, then the same rows from a GeoPackage written
-/// by the gpkg backend through `ogr2ogr -f PostgreSQL`; prints rows/s of both.
+/// by the gpkg backend through `ogr2ogr -f PostgreSQL`; prints wall time and rows/s of both, and
+/// (server on this host, readable `/proc`) the CPU seconds of client and server, which do not
+/// depend on what else the machine is doing.
 #[test]
-#[ignore = "benchmark: 1M rows, about a minute; run with --ignored --nocapture"]
+#[ignore = "benchmark: 1M rows, a few minutes; run with --ignored --nocapture"]
 fn bench_million_parcels() {
     let Some(base) = server() else { return };
     let n: usize = std::env::var("CADASTRA_BENCH_ROWS")
@@ -938,30 +940,38 @@ fn bench_million_parcels() {
     let cs = ChangeSet {
         tables: vec![TableChange::inserts("ZDJBXX", parcels)],
     };
-
+    let mut c = admin(&base);
+    let meter = Meter::new(&mut c);
     let url = fresh(&base, "t_bench");
+
+    let m0 = meter.start();
     let mut reg = connect(&url);
-    let t = Instant::now();
     reg.apply(&cs).unwrap();
-    let first = t.elapsed();
-    assert_eq!(reg.counts().unwrap()["ZDJBXX"], n as i64);
-    eprintln!(
-        "postgis apply, new registry (COPY binary, then indexes, commit): {n} rows in {first:.2?} = {:.0} rows/s",
-        n as f64 / first.as_secs_f64()
+    drop(reg);
+    meter.report(
+        &mut c,
+        m0,
+        n,
+        "postgis apply, new registry (binary COPY, then indexes)",
     );
+
     // the same rows once more into the now indexed table (other provenance keys)
-    let mut again = cs.clone();
     let def = registry().table("ZDJBXX").unwrap();
     let k = def.field_index("src_system").unwrap();
+    let mut again = cs.clone();
     again.tables[0].insert.as_mut().unwrap().columns[k] =
         Column::Text(std::iter::repeat_n(Some("second"), n).collect());
-    let t = Instant::now();
+    let m0 = meter.start();
+    let mut reg = connect(&url);
     reg.apply(&again).unwrap();
-    let second = t.elapsed();
-    eprintln!(
-        "postgis apply, {n} more rows into the indexed registry (indexes rebuilt): {second:.2?} = {:.0} rows/s",
-        n as f64 / second.as_secs_f64()
+    drop(reg);
+    meter.report(
+        &mut c,
+        m0,
+        n,
+        "postgis apply, as many again into the indexed registry (indexes rebuilt)",
     );
+
     // a smaller load that keeps the indexes and updates them row by row
     let m = (n / 25).min(40_000);
     let mut third = TableChange::inserts(
@@ -974,42 +984,49 @@ fn bench_million_parcels() {
     );
     third.insert.as_mut().unwrap().columns[k] =
         Column::Text(std::iter::repeat_n(Some("third"), m).collect());
-    let t = Instant::now();
+    let m0 = meter.start();
+    let mut reg = connect(&url);
     reg.apply(&ChangeSet {
         tables: vec![third],
     })
     .unwrap();
-    let el = t.elapsed();
-    eprintln!(
-        "postgis apply, {m} rows into the indexed registry (indexes kept): {el:.2?} = {:.0} rows/s",
-        m as f64 / el.as_secs_f64()
-    );
-    let t = Instant::now();
-    let (fids, _) = reg.read_table("ZDJBXX").unwrap();
-    eprintln!(
-        "postgis read_table: {} rows in {:.2?}",
-        fids.len(),
-        t.elapsed()
-    );
     drop(reg);
+    meter.report(
+        &mut c,
+        m0,
+        m,
+        "postgis apply, a small load into the indexed registry (indexes kept)",
+    );
 
-    // the comparison: gpkg backend writes the GeoPackage, ogr2ogr loads it
+    let m0 = meter.start();
+    let mut reg = connect(&url);
+    let (fids, _) = reg.read_table("ZDJBXX").unwrap();
+    assert_eq!(fids.len(), 2 * n + m);
+    drop(reg);
+    meter.report(&mut c, m0, fids.len(), "postgis read_table");
+
+    // the comparison: the gpkg backend writes the GeoPackage, ogr2ogr loads it
     let dir = tempfile::tempdir().unwrap();
     let gpkg = dir.path().join("bench.gpkg");
     let t = Instant::now();
     GpkgRegistry::open(&gpkg, SRID).unwrap().apply(&cs).unwrap();
     eprintln!("gpkg apply (new file): {n} rows in {:.2?}", t.elapsed());
-    let mut c = admin(&base);
     c.batch_execute("DROP SCHEMA IF EXISTS t_bench_ogr CASCADE; CREATE SCHEMA t_bench_ogr")
         .unwrap();
     let pg = ogr_pg_connection(&base);
     for (label, extra) in [
-        ("default (-gt 20000)", vec![]),
-        ("-gt unlimited", vec!["-gt", "unlimited"]),
+        (
+            "ogr2ogr -f PostgreSQL from that GeoPackage (default -gt 20000)",
+            vec![],
+        ),
+        (
+            "ogr2ogr -f PostgreSQL from that GeoPackage, -gt unlimited",
+            vec!["-gt", "unlimited"],
+        ),
     ] {
         c.batch_execute("DROP TABLE IF EXISTS t_bench_ogr.zdjbxx")
             .unwrap();
-        let t = Instant::now();
+        let m0 = meter.start();
         let out = Command::new("ogr2ogr")
             .args(["-f", "PostgreSQL", &pg])
             .arg(&gpkg)
@@ -1025,24 +1042,107 @@ fn bench_million_parcels() {
             .args(&extra)
             .output()
             .expect("ogr2ogr (gdal-bin) is needed for the comparison");
-        let el = t.elapsed();
         assert!(
             out.status.success(),
             "ogr2ogr: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let m: i64 = c
+        meter.report(&mut c, m0, n, label);
+        let count: i64 = c
             .query_one("SELECT count(*) FROM t_bench_ogr.zdjbxx", &[])
             .unwrap()
             .get(0);
-        assert_eq!(m, n as i64);
-        eprintln!(
-            "ogr2ogr -f PostgreSQL from the GeoPackage, {label}: {n} rows in {el:.2?} = {:.0} rows/s",
-            n as f64 / el.as_secs_f64()
-        );
+        assert_eq!(count, n as i64);
     }
     c.batch_execute("DROP SCHEMA t_bench_ogr CASCADE; DROP SCHEMA t_bench CASCADE")
         .unwrap();
+}
+
+/// Wall clock and CPU seconds of a benchmark phase: this process and its children (ogr2ogr), and
+/// the server processes that ended during it (the postmaster's reaped children: the phase's own
+/// connections, which it closes). `/proc` ticks are USER_HZ = 100 per second on Linux.
+struct Meter {
+    postmaster: Option<String>,
+}
+
+struct Mark {
+    wall: Instant,
+    client: f64,
+    server: Option<f64>,
+}
+
+fn proc_cpu(pid: &str, children: bool) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let f: Vec<f64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // after the command: state(0) … utime(11) stime(12) cutime(13) cstime(14)
+    let own = f.get(11)? + f.get(12)?;
+    let kids = f.get(13)? + f.get(14)?;
+    Some(if children { kids } else { own + kids } / 100.0)
+}
+
+impl Meter {
+    fn new(c: &mut Client) -> Meter {
+        let dir: Option<String> = c
+            .query_one("SHOW data_directory", &[])
+            .ok()
+            .map(|r| r.get(0));
+        let postmaster = dir
+            .and_then(|d| std::fs::read_to_string(format!("{d}/postmaster.pid")).ok())
+            .and_then(|s| s.lines().next().map(str::to_string))
+            .filter(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if postmaster.is_none() {
+            eprintln!("(server CPU not measured: the server is not on this host or not readable)");
+        }
+        Meter { postmaster }
+    }
+    fn start(&self) -> Mark {
+        Mark {
+            wall: Instant::now(),
+            client: proc_cpu("self", false).unwrap_or(0.0),
+            server: self.postmaster.as_deref().and_then(|p| proc_cpu(p, true)),
+        }
+    }
+    fn report(&self, c: &mut Client, m: Mark, rows: usize, label: &str) {
+        let wall = m.wall.elapsed();
+        // wait until the phase's server processes have ended and been reaped
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            let others: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'
+                       AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if others == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let client = proc_cpu("self", false).unwrap_or(0.0) - m.client;
+        let rate = rows as f64 / wall.as_secs_f64();
+        let server = match (
+            m.server,
+            self.postmaster.as_deref().and_then(|p| proc_cpu(p, true)),
+        ) {
+            (Some(a), Some(b)) => {
+                let s = b - a;
+                format!(
+                    "; CPU client {client:.2} s + server {s:.2} s = {:.0} rows per CPU second",
+                    rows as f64 / (client + s)
+                )
+            }
+            _ => format!("; CPU client {client:.2} s"),
+        };
+        eprintln!("{label}: {rows} rows in {wall:.2?} = {rate:.0} rows/s{server}");
+    }
 }
 
 fn bench_parcels(n: usize) -> Rows {
