@@ -30,9 +30,11 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let reg = out.join("registry.gpkg").display().to_string();
             run(cli, pipeline, &reg, out, None, false, false)
         }
-        Command::Inspect { paths, encoding } => {
-            crate::commands::inspect::inspect(cli, paths, encoding.as_deref())
-        }
+        Command::Inspect {
+            paths,
+            encoding,
+            chinese,
+        } => crate::commands::inspect::inspect(cli, paths, encoding.as_deref(), *chinese),
     }
 }
 
@@ -221,11 +223,16 @@ pub mod inspect {
     use std::path::PathBuf;
     use std::process::ExitCode;
 
-    pub fn inspect(cli: &Cli, paths: &[PathBuf], encoding: Option<&str>) -> Result<ExitCode> {
+    pub fn inspect(
+        cli: &Cli,
+        paths: &[PathBuf],
+        encoding: Option<&str>,
+        chinese: bool,
+    ) -> Result<ExitCode> {
         let mut all = Vec::new();
         let mut failed = false;
         for p in paths {
-            match cadastra_pipeline::inspect::inspect_path(p, encoding) {
+            match cadastra_pipeline::inspect::inspect_path(p, encoding, chinese) {
                 Ok(layers) => all.extend(layers),
                 Err(e) => {
                     failed = true;

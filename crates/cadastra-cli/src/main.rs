@@ -73,6 +73,9 @@ pub enum Command {
         /// encoding override for DBF/CSV files
         #[arg(long)]
         encoding: Option<String>,
+        /// the data is Chinese: undeclared text is decided among GBK, GB18030 and Big5
+        #[arg(long)]
+        chinese: bool,
     },
 }
 

@@ -14,6 +14,7 @@ fn plan_for(
     sheet: Option<String>,
     layer: Option<String>,
     encoding: Option<&str>,
+    chinese: bool,
 ) -> SourcePlan {
     SourcePlan {
         name: path
@@ -27,7 +28,7 @@ fn plan_for(
         layer,
         sheet,
         encoding: encoding.map(str::to_string),
-        chinese: true,
+        chinese,
         restore_shx: true,
         strict: false,
         delimiter: b',',
@@ -119,8 +120,13 @@ fn describe(path: &Path, kind: &str, data: &SourceData, layer_name: &str) -> Val
     })
 }
 
-/// Inspect one path (a file of any supported format).
-pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, String> {
+/// Inspect one path (a file of any supported format). `chinese`: restrict encoding detection of
+/// undeclared text to Chinese encodings (GBK/GB18030/Big5).
+pub fn inspect_path(
+    path: &Path,
+    encoding: Option<&str>,
+    chinese: bool,
+) -> Result<Vec<Value>, String> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -135,7 +141,7 @@ pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, S
         "xlsx" => {
             let sheets = cadastra_tables::sheet_names(path).map_err(|e| e.to_string())?;
             for s in sheets {
-                let p = plan_for(path, kind, Some(s.clone()), None, encoding);
+                let p = plan_for(path, kind, Some(s.clone()), None, encoding, chinese);
                 let d = driver(kind)
                     .ok_or("no driver")?
                     .read(&p)
@@ -146,7 +152,7 @@ pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, S
         "gdal" => {
             let layers = cadastra_io::ogr::list_layers(path, false).map_err(|e| e.to_string())?;
             for l in layers {
-                let p = plan_for(path, kind, None, Some(l.name.clone()), encoding);
+                let p = plan_for(path, kind, None, Some(l.name.clone()), encoding, chinese);
                 let d = driver(kind)
                     .ok_or("no driver")?
                     .read(&p)
@@ -157,7 +163,7 @@ pub fn inspect_path(path: &Path, encoding: Option<&str>) -> Result<Vec<Value>, S
             }
         }
         _ => {
-            let p = plan_for(path, kind, None, None, encoding);
+            let p = plan_for(path, kind, None, None, encoding, chinese);
             let d = driver(kind)
                 .ok_or("no driver")?
                 .read(&p)
@@ -194,7 +200,11 @@ pub fn to_text(v: &Value) -> String {
     );
     let _ = writeln!(s, "  geometry: {}", v["geometry_types"]);
     let _ = writeln!(s, "  extent:   {}", v["extent"]);
-    if let Some(c) = v.get("crs") {
+    if let Some(c) = v.get("crs").filter(|_| {
+        v["geometry_types"]
+            .as_object()
+            .is_some_and(|o| !o.is_empty())
+    }) {
         let _ = writeln!(s, "  crs:      {}", c["summary"].as_str().unwrap_or("-"));
         for e in c["evidence"].as_array().into_iter().flatten() {
             let _ = writeln!(s, "            - {}", e.as_str().unwrap_or(""));

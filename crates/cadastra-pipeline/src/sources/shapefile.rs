@@ -24,8 +24,77 @@ fn options(src: &SourcePlan) -> Result<ReadOptions, SourceError> {
     })
 }
 
+fn encoding_info(d: &cadastra_shp::EncodingDecision) -> EncodingInfo {
+    EncodingInfo {
+        encoding: d.encoding.name().to_string(),
+        decided_by: match d.source {
+            EncodingSource::Override => "override",
+            EncodingSource::Cpg => "cpg",
+            EncodingSource::Cst => "cst",
+            EncodingSource::Ldid => "ldid",
+            EncodingSource::Detected => "detected",
+            EncodingSource::Default => "default",
+        }
+        .into(),
+        evidence: d.evidence.clone(),
+        confident: d.confident,
+    }
+}
+
+fn is_value_problem(k: ProblemKind) -> bool {
+    matches!(
+        k,
+        ProblemKind::Undecodable
+            | ProblemKind::NumberOverflow
+            | ProblemKind::BadNumber
+            | ProblemKind::BadDate
+            | ProblemKind::BadLogical
+    )
+}
+
+fn problem(p: &cadastra_shp::RecordProblem) -> RecordProblem {
+    RecordProblem {
+        row: p.row,
+        field: p.field.clone().unwrap_or_else(|| "shape".into()),
+        reason: p.reason.clone(),
+        raw: p.raw.iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+/// Read a standalone .dbf (attributes only).
+fn read_dbf_only(src: &SourcePlan) -> Result<SourceData, SourceError> {
+    let t =
+        cadastra_shp::read_dbf(&src.path, &options(src)?).map_err(|e| SourceError::new(src, e))?;
+    Ok(SourceData {
+        table: RawTable {
+            name: src.name.clone(),
+            fields: t.fields.iter().map(|f| f.name.clone()).collect(),
+            columns: t.columns,
+            geoms: None,
+            src_rows: t.source_records.iter().map(|&r| r as u64).collect(),
+        },
+        crs_text: None,
+        encoding: Some(encoding_info(&t.encoding)),
+        problems: t
+            .problems
+            .iter()
+            .filter(|p| is_value_problem(p.kind))
+            .map(problem)
+            .collect(),
+        warnings: t.warnings.clone(),
+        deleted_skipped: t.deleted_records.len(),
+    })
+}
+
 /// Read a shapefile layer as a raw table (used by `inspect` too).
 pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError> {
+    if src
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dbf"))
+    {
+        return read_dbf_only(src);
+    }
     let layer = cadastra_shp::read_shapefile(&src.path, &options(src)?).map_err(|e| match e {
         cadastra_shp::ShpError::Missing { path } if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("shx")) => {
             SourceError::new(src, format!("{} is missing; set `restore_shx = true` on the source to rebuild the index by scanning the .shp (as GDAL's SHAPE_RESTORE_SHX does)", path.display()))
@@ -62,40 +131,13 @@ pub fn read_shapefile_layer(src: &SourcePlan) -> Result<SourceData, SourceError>
             ));
         }
     }
-    let encoding = layer.encoding.as_ref().map(|d| EncodingInfo {
-        encoding: d.encoding.name().to_string(),
-        decided_by: match d.source {
-            EncodingSource::Override => "override",
-            EncodingSource::Cpg => "cpg",
-            EncodingSource::Cst => "cst",
-            EncodingSource::Ldid => "ldid",
-            EncodingSource::Detected => "detected",
-            EncodingSource::Default => "default",
-        }
-        .into(),
-        evidence: d.evidence.clone(),
-        confident: d.confident,
-    });
+    let encoding = layer.encoding.as_ref().map(encoding_info);
     // value-level problems quarantine their record; shape-level ones are left to validation
     let problems = layer
         .problems
         .iter()
-        .filter(|p| {
-            matches!(
-                p.kind,
-                ProblemKind::Undecodable
-                    | ProblemKind::NumberOverflow
-                    | ProblemKind::BadNumber
-                    | ProblemKind::BadDate
-                    | ProblemKind::BadLogical
-            )
-        })
-        .map(|p| RecordProblem {
-            row: p.row,
-            field: p.field.clone().unwrap_or_else(|| "shape".into()),
-            reason: p.reason.clone(),
-            raw: p.raw.iter().map(|b| format!("{b:02x}")).collect(),
-        })
+        .filter(|p| is_value_problem(p.kind))
+        .map(problem)
         .collect();
     let mut warnings = layer.warnings.clone();
     for p in layer.problems.iter().filter(|p| {
