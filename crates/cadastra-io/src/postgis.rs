@@ -171,6 +171,15 @@ impl PgRegistry {
             .map_err(pg_err(&target, "setting up the session"))?;
         take_lock(&mut client, &target, &url.schema, wait)?;
         let mut notes = Vec::new();
+        let encoding: String = client
+            .query_one("SELECT current_setting('server_encoding')", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(pg_err(&target, "reading the database encoding"))?;
+        if encoding != "UTF8" {
+            notes.push(format!(
+                "the database encoding is {encoding}, not UTF8: text it cannot hold will make the load fail"
+            ));
+        }
         let postgis_ns = ensure_postgis(&mut client, &target, &mut notes)?;
         client
             .query_one(
