@@ -8,6 +8,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cadastra/target}"
 cargo build --release -q -p cadastra-cli
 bin="$CARGO_TARGET_DIR/release/cadastra"
 rm -f out/registry.gpkg
+mkdir -p out
+# the 房地一体 homesteads are in a local grid: fit its 4 parameters from the common points first
+"$bin" crs fit --control sample-data/operator/local_grid_control.csv --model 4p --out out/fdyt_local_grid.toml
 "$bin" run pipelines/jinan-laiwu.toml --registry out/registry.gpkg --out out
 echo
 echo "Open out/registry.gpkg in QGIS (layers ZDJBXX 宗地, ZRZ 自然幢, findings 检查结果), or:"

@@ -52,6 +52,22 @@ pub fn workspace() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     copy_dir(&root().join("sample-data"), &d.path().join("sample-data"));
     copy_dir(&root().join("pipelines"), &d.path().join("pipelines"));
+    // the local-grid homesteads need their fitted 4-parameter file, as the demo does first
+    let o = cadastra(
+        d.path(),
+        &[
+            "--quiet",
+            "crs",
+            "fit",
+            "--control",
+            "sample-data/operator/local_grid_control.csv",
+            "--model",
+            "4p",
+            "--out",
+            "out/fdyt_local_grid.toml",
+        ],
+    );
+    assert!(o.status.success(), "crs fit: {}", text(&o));
     d
 }
 

@@ -35,7 +35,96 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             encoding,
             chinese,
         } => crate::commands::inspect::inspect(cli, paths, encoding.as_deref(), *chinese),
+        Command::Crs { command } => crs(cli, command),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&cadastra_pipeline::spec::json_schema())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn crs(cli: &Cli, command: &crate::CrsCommand) -> Result<ExitCode> {
+    use cadastra_crs::{fit, read_control_points, Convention, CrsRef, FitSpec, Model, SurveyAxes};
+    let crate::CrsCommand::Fit {
+        control,
+        model,
+        convention,
+        source,
+        target,
+        x_north,
+        x_east,
+        out,
+    } = command;
+    let model = if model == "7p" {
+        Model::SevenParam
+    } else {
+        Model::FourParam
+    };
+    let source: CrsRef = source
+        .clone()
+        .unwrap_or_else(|| {
+            if model == Model::SevenParam {
+                "EPSG:2384".into()
+            } else {
+                "local".into()
+            }
+        })
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    let target: CrsRef = target
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    let axes = match (x_north, x_east) {
+        (true, _) => Some(SurveyAxes::XNorth),
+        (_, true) => Some(SurveyAxes::XEast),
+        _ => None,
+    };
+    let points = read_control_points(control, axes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut spec = FitSpec::new(model, source, target);
+    spec.convention = convention.as_deref().map(|c| {
+        if c == "coordinate_frame" {
+            Convention::CoordinateFrame
+        } else {
+            Convention::PositionVector
+        }
+    });
+    let report = fit(&points, &spec).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    report
+        .write_params(out)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let errors = report
+        .residuals
+        .iter()
+        .filter(|r| r.flag == Some(cadastra_model::Severity::E))
+        .count();
+    if cli.json {
+        let residuals: Vec<serde_json::Value> = report
+            .residuals
+            .iter()
+            .map(|r| serde_json::json!({"name": r.name, "line": r.line, "de": r.de, "dn": r.dn, "total": r.total, "flag": r.flag.map(|f| f.as_str())}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"model": report.model.as_str(), "points": points.len(), "rms": report.rms, "rms_e": report.rms_e, "rms_n": report.rms_n, "max": report.max, "redundancy": report.redundancy, "residuals": residuals, "notes": report.notes, "params_file": out.display().to_string()})
+        );
+    } else {
+        print!("{}", report.residual_table());
+        println!(
+            "parameter file written: {} (keep it on the isolated network; never commit it)",
+            out.display()
+        );
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn sample(cli: &Cli, out: &Path, parcels: usize, seed: u64) -> Result<ExitCode> {

@@ -67,6 +67,13 @@ pub enum Command {
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },
+    /// Coordinate operations: fit 4-/7-parameter transformations from control points
+    Crs {
+        #[command(subcommand)]
+        command: CrsCommand,
+    },
+    /// Print the JSON Schema of pipeline files
+    Schema,
     /// Show what a delivery holds: layers, counts, geometry, extent, CRS, encoding, fields
     Inspect {
         paths: Vec<PathBuf>,
@@ -76,6 +83,39 @@ pub enum Command {
         /// the data is Chinese: undeclared text is decided among GBK, GB18030 and Big5
         #[arg(long)]
         chinese: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CrsCommand {
+    /// Least-squares fit from common points (CSV `name,src_e,src_n,dst_e,dst_n`, metres); prints the
+    /// residual per point and RMS, flags points beyond the CRS-06 tolerances, writes the parameter
+    /// file a pipeline's [crs] section names (never printed)
+    Fit {
+        /// control points CSV; survey-style `src_x,src_y,dst_x,dst_y` headers need --x-north or --x-east
+        #[arg(long)]
+        control: PathBuf,
+        /// 4p (plane similarity) or 7p (Bursa-Wolf)
+        #[arg(long, value_parser = ["4p", "7p"])]
+        model: String,
+        /// 7p rotation convention; without it both are fitted and the better one recommended
+        #[arg(long, value_parser = ["position_vector", "coordinate_frame"])]
+        convention: Option<String>,
+        /// grid of src_e/src_n: an EPSG code, or local[:name] (default: local for 4p, EPSG:2384 for 7p)
+        #[arg(long)]
+        source: Option<String>,
+        /// grid of dst_e/dst_n
+        #[arg(long, default_value = "EPSG:4548")]
+        target: String,
+        /// survey-style X/Y columns: X is north (Chinese survey convention)
+        #[arg(long, conflicts_with = "x_east")]
+        x_north: bool,
+        /// survey-style X/Y columns: X is east
+        #[arg(long)]
+        x_east: bool,
+        /// the parameter file to write (kept secret: mode 0600)
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 

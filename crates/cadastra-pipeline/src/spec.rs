@@ -602,6 +602,40 @@ pub fn json_schema() -> serde_json::Value {
 mod tests {
     use super::*;
 
+    /// schemas/pipeline.schema.json is generated (`cadastra schema`); this keeps it current.
+    #[test]
+    fn committed_json_schema_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schemas/pipeline.schema.json"
+        );
+        let committed: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path).expect("schemas/pipeline.schema.json exists"),
+        )
+        .expect("valid JSON");
+        assert_eq!(
+            committed,
+            json_schema(),
+            "schemas/pipeline.schema.json is stale: run `cadastra schema > schemas/pipeline.schema.json`"
+        );
+    }
+
+    /// Every shipped pipeline parses and compiles.
+    #[test]
+    fn shipped_pipelines_compile() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../pipelines");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let f = crate::load(&p).unwrap_or_else(|e| panic!("{}: {e:?}", p.display()));
+                crate::compile(&f).unwrap_or_else(|e| panic!("{}: {e:?}", p.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 3);
+    }
+
     #[test]
     fn three_mistakes_three_lines() {
         let text = r#"[pipeline]
