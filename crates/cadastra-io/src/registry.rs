@@ -18,7 +18,7 @@ pub enum RegistryError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("registry {target}: {context}: {source}")]
+    #[error("registry {target}: {context}")]
     Postgres {
         target: String,
         context: String,

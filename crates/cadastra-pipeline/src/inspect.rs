@@ -39,7 +39,10 @@ fn plan_for(
     }
 }
 
-fn geometry_summary(data: &SourceData) -> (BTreeMap<String, u64>, Option<[f64; 4]>, Vec<[f64; 2]>) {
+/// Geometry types with counts, extent, and a coordinate sample for CRS sniffing.
+type GeometrySummary = (BTreeMap<String, u64>, Option<[f64; 4]>, Vec<[f64; 2]>);
+
+fn geometry_summary(data: &SourceData) -> GeometrySummary {
     use geo::BoundingRect;
     let mut types = BTreeMap::new();
     let mut ext: Option<[f64; 4]> = None;

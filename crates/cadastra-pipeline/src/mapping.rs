@@ -195,19 +195,22 @@ fn area_unit_from_text(v: &str) -> Option<AreaUnit> {
     }
 }
 
+/// A target with its table and, per mapped field, the source field and unit field indexes.
+type TargetCtx<'a> = (
+    &'a TargetPlan,
+    &'static TableDef,
+    Vec<(Option<usize>, Option<usize>)>,
+);
+
 struct Ctx<'a> {
     src: &'a SourcePlan,
     raw: &'a RawTable,
-    targets: Vec<(
-        &'a TargetPlan,
-        &'static TableDef,
-        Vec<(Option<usize>, Option<usize>)>,
-    )>,
+    targets: Vec<TargetCtx<'a>>,
     when_idx: Vec<Option<usize>>,
     key_idx: Vec<usize>,
 }
 
-fn cleaned<'v>(v: &'v str, opts: &TextOptions, counts: &mut ChangeCounts) -> Option<String> {
+fn cleaned(v: &str, opts: &TextOptions, counts: &mut ChangeCounts) -> Option<String> {
     let (out, ch) = clean_text(v, opts);
     counts.add(ch);
     out.map(|c| c.into_owned())

@@ -95,7 +95,7 @@ pub struct FieldMap {
 #[serde(untagged)]
 pub enum FieldSpec {
     From(String),
-    Map(FieldMap),
+    Map(Box<FieldMap>),
 }
 
 impl FieldSpec {
@@ -105,7 +105,7 @@ impl FieldSpec {
                 from: Some(s.clone()),
                 ..Default::default()
             },
-            FieldSpec::Map(m) => m.clone(),
+            FieldSpec::Map(m) => (**m).clone(),
         }
     }
 }
@@ -519,7 +519,9 @@ fn parse_target(
                         let what = format!("source {source}: field {}", fname.get_ref());
                         let spec = match fv.get_ref() {
                             DeValue::String(s) => Some(FieldSpec::From(s.to_string())),
-                            _ => errs.de::<FieldMap>(fv, &what).map(FieldSpec::Map),
+                            _ => errs
+                                .de::<FieldMap>(fv, &what)
+                                .map(|m| FieldSpec::Map(Box::new(m))),
                         };
                         match spec {
                             Some(FieldSpec::Map(m))

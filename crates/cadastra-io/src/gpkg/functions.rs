@@ -48,10 +48,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("ST_MaxY", 1, flags, |c| env_fn(c, 3))?;
     conn.create_scalar_function("ST_IsEmpty", 1, flags, |c| {
         let v = c.get_raw(0);
-        Ok(match v.as_blob_or_null().ok().flatten() {
-            Some(b) => Some(b.len() < 8 || b[3] & 0b0001_0000 != 0),
-            None => None,
-        })
+        Ok(v.as_blob_or_null()
+            .ok()
+            .flatten()
+            .map(|b| b.len() < 8 || b[3] & 0b0001_0000 != 0))
     })?;
     Ok(())
 }

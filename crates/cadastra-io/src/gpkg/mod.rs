@@ -355,10 +355,7 @@ fn bind_row(
         match rows.geoms.get(i).and_then(|g| g.as_ref()) {
             Some(g) => {
                 if def.geometry == Some(cadastra_model::GeometryType::Point) {
-                    let c =
-                        g.0.first()
-                            .map(|p| p.exterior().0.first().copied())
-                            .flatten();
+                    let c = g.0.first().and_then(|p| p.exterior().0.first().copied());
                     match c {
                         Some(c) => wkb::gpkg_point(blob, srs_id, c.into()),
                         None => blob.clear(),
@@ -402,7 +399,7 @@ fn apply_table(
             message: "table not in the registry schema".into(),
         })?;
     let e = || sql_err(path, &def.name);
-    for conds in &ch.delete_where {
+    for conds in ch.delete_where.iter().filter(|c| !c.is_empty()) {
         let mut sql = format!("DELETE FROM {} WHERE ", q(&def.name));
         for (i, (f, _)) in conds.iter().enumerate() {
             if def.field(f).is_none() {
@@ -433,6 +430,18 @@ fn apply_table(
     let mut blob = Vec::with_capacity(512);
     if let Some(rows) = &ch.update_rows {
         check_shape(def, rows, path)?;
+        if rows.len() != ch.update_fids.len() {
+            return Err(RegistryError::Data {
+                target: path.display().to_string(),
+                table: def.name.clone(),
+                row: 0,
+                message: format!(
+                    "{} update rows for {} fids",
+                    rows.len(),
+                    ch.update_fids.len()
+                ),
+            });
+        }
         let mut st = conn.prepare(&update_sql(def)).map_err(e())?;
         for (i, fid) in ch.update_fids.iter().enumerate() {
             let p = bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
