@@ -137,6 +137,37 @@ fn demo_run_lands_in_a_valid_registry_and_rerun_adds_nothing() {
         names.len()
     );
 
+    // the declared joins list exactly the planted 宗地无登记 (LINK-01) and 有证无图 (LINK-03) records
+    let truth =
+        std::fs::read_to_string(ws.path().join("sample-data/truth/ground_truth.csv")).unwrap();
+    let planted = |rule: &str, source: &str| {
+        truth
+            .lines()
+            .filter(|l| l.starts_with(&format!("{rule},")) && l.contains(&format!(",{source},")))
+            .count() as u64
+    };
+    for (join, source) in [
+        ("laiwu-parcels-rights", "laiwu"),
+        ("gangcheng-parcels-rights", "gangcheng"),
+    ] {
+        let j = s["joins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["name"] == join)
+            .unwrap();
+        assert_eq!(
+            j["unmatched_left"].as_u64().unwrap(),
+            planted("LINK-01", source),
+            "{join}: {j}"
+        );
+        assert_eq!(
+            j["unmatched_right"].as_u64().unwrap(),
+            planted("LINK-03", source),
+            "{join}: {j}"
+        );
+    }
+
     // re-running the same pipeline adds nothing
     let before = count(&reg, "ZDJBXX") + count(&reg, "QLR") + count(&reg, "key_crosswalk");
     let s2 = run_json(ws.path(), "pipelines/jinan-laiwu.toml");

@@ -52,6 +52,26 @@ pub struct SourceSummary {
     pub cleaning: BTreeMap<String, u64>,
 }
 
+/// A declared join of two sources' records (polars), with what did not match on either side.
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinSummary {
+    pub name: String,
+    pub left: String,
+    pub right: String,
+    pub left_rows: u64,
+    pub right_rows: u64,
+    pub pairs: u64,
+    /// left rows whose key the right side lacks (e.g. parcels without registration, 宗地无登记)
+    pub unmatched_left: u64,
+    /// right rows whose key the left side lacks (e.g. registrations without a parcel, 有证无图)
+    pub unmatched_right: u64,
+    pub null_keys: u64,
+    /// matched keys with several right rows (e.g. several rights on one parcel)
+    pub one_to_many: u64,
+    /// where the unmatched rows are listed
+    pub report: String,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct SeverityCounts {
     #[serde(rename = "E")]
@@ -75,6 +95,7 @@ pub struct RunSummary {
     pub status: String,
     pub sources: Vec<SourceSummary>,
     pub reconciliation: Vec<ReconRow>,
+    pub joins: Vec<JoinSummary>,
     pub findings_by_rule: BTreeMap<String, SeverityCounts>,
     pub rule_outcomes: BTreeMap<String, String>,
     pub conflicts: u64,
@@ -168,6 +189,20 @@ impl RunSummary {
             self.total(|r| r.held),
             self.total(|r| r.quarantined)
         );
+        if !self.joins.is_empty() {
+            let _ = writeln!(s);
+            let _ = writeln!(
+                s,
+                "关联核对 joins (未匹配 unmatched: 宗地无登记 / 有证无图 candidates)"
+            );
+            for j in &self.joins {
+                let _ = writeln!(
+                    s,
+                    "  {:<22} {} {} × {} {}: {} pairs, unmatched left {}, unmatched right {}, null keys {} → {}",
+                    j.name, j.left, j.left_rows, j.right, j.right_rows, j.pairs, j.unmatched_left, j.unmatched_right, j.null_keys, j.report
+                );
+            }
+        }
         if !self.findings_by_rule.is_empty() {
             let _ = writeln!(s);
             let _ = writeln!(s, "检查结果 findings by rule (E 错误 / W 警告 / I 提示)");

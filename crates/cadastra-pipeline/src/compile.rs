@@ -76,6 +76,7 @@ pub struct Plan {
     pub sources: Vec<SourcePlan>,
     pub validation: ValidationSpec,
     pub merge: MergeSpec,
+    pub joins: Vec<crate::spec::JoinSpec>,
     /// sha256 of the pipeline file text
     pub sha256: String,
 }
@@ -286,6 +287,23 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
             has_geometry_target,
         });
     }
+    for j in &file.joins {
+        for (side, src) in j
+            .left
+            .fields()
+            .into_iter()
+            .map(|s| ("left", s))
+            .chain(j.right.fields().into_iter().map(|s| ("right", s)))
+        {
+            if !sources.iter().any(|s| s.name == src) {
+                err_at(
+                    &mut errors,
+                    &none,
+                    format!("[[join]] {}: {side} source {src:?} is not declared", j.name),
+                );
+            }
+        }
+    }
     if sources.is_empty() {
         err_at(
             &mut errors,
@@ -319,6 +337,7 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
         sources,
         validation: file.validation.clone(),
         merge: file.merge.clone(),
+        joins: file.joins.clone(),
         sha256: hex::encode(sha2::Sha256::digest(file.text.as_bytes())),
     })
 }

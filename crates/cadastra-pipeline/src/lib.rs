@@ -20,6 +20,7 @@ pub mod spec;
 pub mod summary;
 
 mod crs_stage;
+mod joins;
 mod lock;
 mod merge_stage;
 pub mod outputs;
@@ -77,6 +78,7 @@ fn load_inner(path: &Path, depth: usize) -> Result<PipelineFile, Vec<ConfigError
                     }
                     file.crs.insert(name, c);
                 }
+                file.joins.extend(sub.joins);
                 for mut s in sub.sources {
                     s.head.path = rebase(&sub_base, base, &s.head.path);
                     s.span = 0..0;

@@ -312,6 +312,8 @@ pub fn run(
         t0.elapsed().as_secs_f64(),
     ));
 
+    let joins = crate::joins::run_joins(&plan.joins, &ingested, &opts.out_dir)?;
+
     // ---- validate: rules over every mapped layer; severity-E findings block their rows
     let t1 = Instant::now();
     progress.stage("validate", 0);
@@ -403,6 +405,7 @@ pub fn run(
         },
         sources: ingested.iter().map(|i| i.data_summary.clone()).collect(),
         reconciliation: recon,
+        joins,
         findings_by_rule,
         rule_outcomes: validation_outcomes(&findings, &plan.validation.disabled),
         conflicts: merged.conflicts,

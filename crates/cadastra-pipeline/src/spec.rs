@@ -197,6 +197,29 @@ pub struct ValidationSpec {
     pub disabled: Vec<String>,
 }
 
+/// `[[join]]`: join two sources' records on a declared key (polars) and report the unmatched rows on
+/// either side: parcels without registration (宗地无登记) and registrations without a parcel (有证无图)
+/// candidates, before any rule runs.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinSpec {
+    pub name: String,
+    /// source name(s) (e.g. the parcels; several sources are joined as one table)
+    pub left: KeySpec,
+    pub left_key: String,
+    /// compare only the first N characters of the left key (e.g. 19: the ZDDM part of a unit number)
+    #[serde(default)]
+    pub left_prefix: Option<usize>,
+    /// source name(s) (e.g. the rights)
+    pub right: KeySpec,
+    pub right_key: String,
+    #[serde(default)]
+    pub right_prefix: Option<usize>,
+    /// only right rows whose field has one of these values take part (e.g. QSZT = 1: current rights)
+    #[serde(default)]
+    pub right_when: Option<WhenSpec>,
+}
+
 /// `[merge]` policies.
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +256,7 @@ pub struct PipelineFile {
     pub sources: Vec<SourceSpec>,
     pub validation: ValidationSpec,
     pub merge: MergeSpec,
+    pub joins: Vec<JoinSpec>,
 }
 
 /// A problem in a pipeline file, with its place.
@@ -344,6 +368,7 @@ pub fn parse_partial(
     let mut sources = Vec::new();
     let mut validation = ValidationSpec::default();
     let mut merge = MergeSpec::default();
+    let mut joins = Vec::new();
     for (k, v) in root.get_ref().iter() {
         match k.get_ref().as_ref() {
             "pipeline" => {
@@ -389,6 +414,16 @@ pub fn parse_partial(
                     merge = s;
                 }
             }
+            "join" => match v.get_ref() {
+                DeValue::Array(arr) => {
+                    for jv in arr.iter() {
+                        if let Some(j) = errs.de::<JoinSpec>(jv, "[[join]]") {
+                            joins.push(j);
+                        }
+                    }
+                }
+                _ => errs.at(Some(v.span()), "joins are written as [[join]] tables"),
+            },
             "source" => match v.get_ref() {
                 DeValue::Array(arr) => {
                     for (i, sv) in arr.iter().enumerate() {
@@ -424,6 +459,7 @@ pub fn parse_partial(
         sources,
         validation,
         merge,
+        joins,
     });
     (file, list)
 }
@@ -596,6 +632,8 @@ pub fn json_schema() -> serde_json::Value {
         validation: ValidationSpec,
         #[serde(default)]
         merge: MergeSpec,
+        #[serde(default)]
+        join: Vec<JoinSpec>,
     }
     serde_json::to_value(schemars::schema_for!(Pipeline)).unwrap_or_default()
 }
