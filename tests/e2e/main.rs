@@ -4,4 +4,5 @@
 mod bad_input;
 mod common;
 mod demo;
+mod gdal_sources;
 mod inspect;
