@@ -5,8 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cadastra/target}"
-cargo build --release -q -p cadastra-cli
-bin="$CARGO_TARGET_DIR/release/cadastra"
+# CADASTRA_PROFILE=dev reuses the test build (CI); the default is an optimised build
+if [ "${CADASTRA_PROFILE:-release}" = "dev" ]; then
+  cargo build -q -p cadastra-cli
+  bin="$CARGO_TARGET_DIR/debug/cadastra"
+else
+  cargo build --release -q -p cadastra-cli
+  bin="$CARGO_TARGET_DIR/release/cadastra"
+fi
 rm -f out/registry.gpkg
 mkdir -p out
 # the 房地一体 homesteads are in a local grid: fit its 4 parameters from the common points first

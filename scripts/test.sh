@@ -10,3 +10,6 @@ source scripts/pg-test-cluster.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo test --workspace --quiet
+# the README's demo line, on the test build, then GDAL's validator on what it wrote
+CADASTRA_PROFILE=dev bash scripts/demo.sh
+/usr/bin/python3 -m osgeo_utils.samples.validate_gpkg out/registry.gpkg
