@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod common;
+mod crs;
 mod demo;
 mod gdal_sources;
 mod inspect;
