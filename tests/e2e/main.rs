@@ -7,3 +7,4 @@ mod crs;
 mod demo;
 mod gdal_sources;
 mod inspect;
+mod validate;

@@ -26,9 +26,22 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             *unmask,
             true,
         ),
-        Command::Validate { pipeline, out } => {
+        Command::Validate {
+            inputs,
+            as_layer,
+            key,
+            out,
+        } => {
             let reg = out.join("registry.gpkg").display().to_string();
-            run(cli, pipeline, &reg, out, None, false, false)
+            if inputs.len() == 1 && inputs[0].extension().is_some_and(|e| e == "toml") {
+                return run(cli, &inputs[0], &reg, out, None, false, false);
+            }
+            let Some(as_layer) = as_layer else {
+                bail!("plain files need --as parcel|building (or give a pipeline file)");
+            };
+            let plan = cadastra_pipeline::quick::plan_for_files(inputs, as_layer, key.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            run_plan(cli, plan, &reg, out, None, false, false)
         }
         Command::Inspect {
             paths,
@@ -262,6 +275,18 @@ fn run(
             return Ok(ExitCode::from(2));
         }
     };
+    run_plan(cli, plan, registry, out, decisions, unmask, write)
+}
+
+fn run_plan(
+    cli: &Cli,
+    plan: cadastra_pipeline::Plan,
+    registry: &str,
+    out: &Path,
+    decisions: Option<&Path>,
+    unmask: bool,
+    write: bool,
+) -> Result<ExitCode> {
     if write && !registry.starts_with("postgres") {
         if let Some(dir) = Path::new(registry).parent() {
             if !dir.as_os_str().is_empty() {

@@ -62,8 +62,20 @@ pub enum Command {
         unmask: bool,
     },
     /// Ingest and validate a pipeline without touching the registry
+    ///
+    /// With a pipeline file: its sources, mapping and rules. With plain files (`--as parcel|building`):
+    /// the rules that need no mapping (GEOM, TOPO, and UNIT/ATTR where the fields carry the registry's
+    /// names), in the files' own CRS. Writes out/findings.gpkg, findings.csv, findings-by-rule.json.
     Validate {
-        pipeline: PathBuf,
+        /// a pipeline file, or data files (any format ingestion reads)
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// what plain files hold: parcel (宗地) or building (自然幢)
+        #[arg(long = "as", value_parser = ["parcel", "building"])]
+        as_layer: Option<String>,
+        /// the field that identifies a feature (default: ZDDM / ZRZH / BDCDYH if present, else the record number)
+        #[arg(long)]
+        key: Option<String>,
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },

@@ -154,7 +154,11 @@ impl RunSummary {
             }
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "数量核对 reconciliation (读取 read = 入库 loaded + 未变 unchanged + 待审 held + 隔离 quarantined)");
+        if self.status == "validated" {
+            let _ = writeln!(s, "数量核对 reconciliation (validate only: \"loaded\" = would load; the registry was not touched)");
+        } else {
+            let _ = writeln!(s, "数量核对 reconciliation (读取 read = 入库 loaded + 未变 unchanged + 待审 held + 隔离 quarantined)");
+        }
         let _ = writeln!(
             s,
             "  {:<18} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  ok",

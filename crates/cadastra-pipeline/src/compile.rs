@@ -31,6 +31,8 @@ pub enum CrsRef {
     Registry,
     /// a named [crs.*] operation
     Op(String),
+    /// kept as read, no reprojection (`cadastra validate FILE --as ...` only)
+    AsRead,
 }
 
 #[derive(Debug, Clone)]

@@ -37,6 +37,7 @@ pub fn reproject(
         None => {
             return Err(crs_err(src, "CRS-01", "no CRS declared for a source with geometry; cadastra never guesses (see `cadastra inspect`)".into()))
         }
+        Some(CrsRef::AsRead) => return Ok("as read (no reprojection: plain-file validation)".into()),
         Some(CrsRef::Registry) => (registry.clone(), None, false, true),
         Some(CrsRef::Op(name)) => {
             let c = &plan.crs[name];

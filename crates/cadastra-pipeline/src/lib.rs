@@ -24,6 +24,7 @@ mod joins;
 mod lock;
 mod merge_stage;
 pub mod outputs;
+pub mod quick;
 mod validate;
 
 pub use compile::{compile, Plan};

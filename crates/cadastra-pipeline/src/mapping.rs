@@ -283,7 +283,9 @@ impl Ctx<'_> {
                 }
             }
         }
-        let key = {
+        let key = if self.src.key.first().map(String::as_str) == Some(crate::quick::ROW_KEY) {
+            Some(format!("row {}", self.raw.src_rows[row]))
+        } else {
             let opts = TextOptions {
                 blanks: Blanks::Remove,
                 ..Default::default()

@@ -392,7 +392,13 @@ pub fn run(
         run_id: run_id.clone(),
         pipeline: plan.file.display().to_string(),
         batch: plan.batch.clone(),
-        registry: reg.as_ref().map_or(opts.registry.clone(), |r| r.target()),
+        registry: match &reg {
+            Some(r) => r.target(),
+            None => format!(
+                "(validate only: nothing written; findings in {})",
+                opts.out_dir.join("findings.gpkg").display()
+            ),
+        },
         backend: reg
             .as_ref()
             .map_or("gpkg".into(), |r| r.backend().to_string()),
