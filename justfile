@@ -24,3 +24,19 @@ sample:
 # regenerate the JSON Schema of pipeline files
 schema:
     cargo run -q -p cadastra-cli -- schema > schemas/pipeline.schema.json
+
+# city-scale benchmark: the whole pipeline on 100k and 1M parcels, 1 and 2 threads (README "Benchmarks")
+bench *PARCELS:
+    bash scripts/bench/bench.sh {{PARCELS}}
+
+# cadastra vs ogr2ogr (load + reproject) vs a GeoPandas job, on the same files (default 1M parcels)
+bench-compare PARCELS="1000000":
+    bash scripts/bench/compare.sh {{PARCELS}}
+
+# cadastra's shapefile reader vs geopandas.read_file vs reading the bytes (default 1M parcels)
+bench-ingest PARCELS="1000000":
+    bash scripts/bench/ingest.sh {{PARCELS}}
+
+# bench, bench-compare and bench-ingest on a 10k-parcel world, no timing assertions (CI)
+bench-small:
+    bash scripts/bench/small.sh
