@@ -624,6 +624,19 @@ pub fn write_project(
             wkb: "NoGeometry",
         },
     ];
+    // only the layers the file holds (an export may carry a few)
+    let present: Vec<String> = match crate::registry_read::RegistryReader::open(registry) {
+        Ok(r) => layers
+            .iter()
+            .filter(|l| r.has(l.table))
+            .map(|l| l.table.to_string())
+            .collect(),
+        Err(_) => layers.iter().map(|l| l.table.to_string()).collect(),
+    };
+    let layers: Vec<ProjLayer> = layers
+        .into_iter()
+        .filter(|l| present.iter().any(|p| p == l.table))
+        .collect();
     let id = |t: &str| format!("{t}_cadastra");
     let srs = srs_xml();
     let mut x = String::with_capacity(64 * 1024);
@@ -680,6 +693,9 @@ pub fn write_project(
     ];
     x.push_str("<relations>\n");
     for (rid, name, child, parent, cf, pf) in rels {
+        if !present.iter().any(|p| p == child) || !present.iter().any(|p| p == parent) {
+            continue;
+        }
         let _ = writeln!(
             x,
             "<relation id=\"{rid}\" name=\"{}\" referencingLayer=\"{}\" referencedLayer=\"{}\" strength=\"Association\" providerKey=\"ogr\" dataSource=\"{}|layername={child}\" layerName=\"{child}\" referencedLayerDataSource=\"{}|layername={parent}\" referencedLayerName=\"{parent}\" referencedLayerProviderKey=\"ogr\" layerId=\"{}\" referencedLayer2=\"\"><fieldRef referencingField=\"{cf}\" referencedField=\"{pf}\"/></relation>",
