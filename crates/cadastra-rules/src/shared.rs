@@ -28,6 +28,7 @@ pub(crate) struct Shared<'a> {
     building_keys: OnceLock<KeyIndex<'a>>,
     pairs: OnceLock<Vec<PairInfo>>,
     unit_checks: OnceLock<Vec<UnitCheck>>,
+    parcel_attrs: OnceLock<ParcelAttrs<'a>>,
 }
 
 /// GEOM-01 validity of one layer's features.
@@ -109,6 +110,14 @@ impl<'a> KeyIndex<'a> {
         }
         out
     }
+}
+
+/// Per-parcel attributes the topology rules group and filter by (item ids of the parcel set).
+pub struct ParcelAttrs<'a> {
+    /// 地籍子区 (ZDDM characters 1-12, else BDCDYH's)
+    pub zone: Vec<Option<&'a str>>,
+    /// 权利设定方式 class: 1 above ground, 2 surface, 3 below ground
+    pub class: Vec<u8>,
 }
 
 /// A parcel pair worth a look: overlapping interiors, or near each other without touching
@@ -291,6 +300,31 @@ impl<'a> RuleContext<'a> {
         KeyIndex { sorted }
     }
 
+    /// Sub-zone and layer class of every parcel (item ids of [`RuleContext::parcels`]).
+    pub fn parcel_attrs(&self) -> &ParcelAttrs<'a> {
+        self.shared.parcel_attrs.get_or_init(|| {
+            let mut a = ParcelAttrs {
+                zone: Vec::new(),
+                class: Vec::new(),
+            };
+            for l in self.layers.iter().filter(|l| l.table == "ZDJBXX") {
+                let (zddm, bdcdyh, qlsdfs, zdtzm) = (
+                    l.field("ZDDM"),
+                    l.field("BDCDYH"),
+                    l.field("QLSDFS"),
+                    l.field("ZDTZM"),
+                );
+                for r in 0..l.len() {
+                    let b = bdcdyh.value(r);
+                    a.zone.push(sub_zone(zddm.text(r), b));
+                    a.class
+                        .push(layer_class(qlsdfs.value(r), zdtzm.value(r), b));
+                }
+            }
+            a
+        })
+    }
+
     /// Parcels by ZDDM (item ids of [`RuleContext::parcels`]).
     pub fn parcel_keys(&self) -> &KeyIndex<'a> {
         self.shared
@@ -341,24 +375,7 @@ impl<'a> RuleContext<'a> {
             let p = self.parcels();
             let (t09, t08) = self.near_range();
             let dup_tol = self.opt_f64(topo01::ID, &topo01::DUPLICATE_TOLERANCE);
-            let attrs: Vec<(Option<&str>, u8)> = p
-                .refs
-                .par_iter()
-                .with_min_len(1024)
-                .map(|&(l, r)| {
-                    let l = &self.layers[l as usize];
-                    let r = r as usize;
-                    let (zddm, bdcdyh) = (l.field("ZDDM").value(r), l.field("BDCDYH").value(r));
-                    (
-                        sub_zone(zddm, bdcdyh),
-                        layer_class(
-                            l.field("QLSDFS").value(r),
-                            l.field("ZDTZM").value(r),
-                            bdcdyh,
-                        ),
-                    )
-                })
-                .collect();
+            let attrs = self.parcel_attrs();
             let pairs = p.index.candidate_pairs();
             pairs
                 .par_iter()
@@ -367,7 +384,7 @@ impl<'a> RuleContext<'a> {
                     let (iu, ju) = (i as usize, j as usize);
                     let (a, b) = (p.geoms[iu]?, p.geoms[ju]?);
                     let (ea, eb) = (p.envs[iu]?, p.envs[ju]?);
-                    if attrs[iu].1 != attrs[ju].1 {
+                    if attrs.class[iu] != attrs.class[ju] {
                         return None;
                     }
                     if ea.overlaps_area(&eb) && interiors_intersect_env(a, &ea, b, &eb) {
@@ -396,7 +413,7 @@ impl<'a> RuleContext<'a> {
                     }
                     let range = if p.system[iu] != p.system[ju] {
                         t08
-                    } else if attrs[iu].0.is_some() && attrs[iu].0 == attrs[ju].0 {
+                    } else if attrs.zone[iu].is_some() && attrs.zone[iu] == attrs.zone[ju] {
                         t09
                     } else {
                         0.0
@@ -449,43 +466,67 @@ fn depth(o: &Geom, a: &Geom, b: &Geom) -> f64 {
 /// diagonal neighbour) do not count: only a shared stretch of border does.
 fn near_offset(a: &Geom, b: &Geom, eb: &Envelope, range: f64) -> (f64, Coord) {
     let grown = eb.expand(range);
-    let mut best = (0.0, Coord { x: 0.0, y: 0.0 });
-    let dist = |c: Coord| -> f64 {
+    let r2 = range * range;
+    let mut best = (0.0f64, Coord { x: 0.0, y: 0.0 });
+    // squared distance from c to b's boundary, INFINITY when beyond `range`
+    let dist2 = |c: Coord| -> f64 {
         if c.x < grown.min.x || c.x > grown.max.x || c.y < grown.min.y || c.y > grown.max.y {
-            f64::INFINITY
-        } else if is_vertex_of(c, b) {
-            0.0
+            return f64::INFINITY;
+        }
+        let mut m = f64::INFINITY;
+        for p in &b.0 {
+            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in r.0.windows(2) {
+                    let d = seg_dist2(c, w[0], w[1]);
+                    if d < m {
+                        m = d;
+                        if m == 0.0 {
+                            return 0.0;
+                        }
+                    }
+                }
+            }
+        }
+        if m <= r2 {
+            m
         } else {
-            distance_to_boundary(c, b)
+            f64::INFINITY
         }
     };
     for p in &a.0 {
         for r in std::iter::once(p.exterior()).chain(p.interiors()) {
             let pts = &r.0;
-            if pts.len() < 2 {
-                continue;
-            }
-            let d: Vec<f64> = pts.iter().map(|&c| dist(c)).collect();
-            for k in 1..pts.len() {
-                if d[k - 1] <= range && d[k] <= range {
-                    for i in [k - 1, k] {
-                        if d[i] > best.0 {
-                            best = (d[i], pts[i]);
+            let mut prev: Option<(Coord, f64)> = None;
+            for &c in pts {
+                let d = dist2(c);
+                if let Some((pc, pd)) = prev {
+                    if pd.is_finite() && d.is_finite() {
+                        for (q, dq) in [(pc, pd), (c, d)] {
+                            if dq > best.0 * best.0 {
+                                best = (dq.sqrt(), q);
+                            }
                         }
                     }
                 }
+                prev = Some((c, d));
             }
         }
     }
     best
 }
 
-fn is_vertex_of(c: Coord, g: &Geom) -> bool {
-    g.0.iter().any(|p| {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .any(|r| r.0.contains(&c))
-    })
+/// Squared distance from `p` to the segment `a b` (relative to `a`, for large coordinates).
+fn seg_dist2(p: Coord, a: Coord, b: Coord) -> f64 {
+    let (px, py) = (p.x - a.x, p.y - a.y);
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let l2 = dx * dx + dy * dy;
+    let t = if l2 > 0.0 {
+        ((px * dx + py * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (ex, ey) = (px - t * dx, py - t * dy);
+    ex * ex + ey * ey
 }
 
 /// Perimeter, re-exported for rules that report widths.

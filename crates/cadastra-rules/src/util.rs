@@ -141,18 +141,18 @@ pub fn stored_rounding(v: f64) -> f64 {
 
 /// A land-use code in the 2017 classification (legacy 3-digit 2007 codes through the crosswalk),
 /// or `None` if it is neither.
-pub fn land_use_2017(yt: &str) -> Option<String> {
+pub fn land_use_2017(yt: &str) -> Option<&'static str> {
     let cl = codelists();
     let yt = yt.trim();
-    if cl
+    if let Some((k, _)) = cl
         .land_use("GB/T 21010-2017")
-        .is_some_and(|l| l.contains(yt))
+        .and_then(|l| l.codes.get_key_value(yt))
     {
-        return Some(yt.to_string());
+        return Some(k.as_str());
     }
     cl.crosswalk("YT2007_TO_2017")
         .and_then(|c| c.codes.get(yt))
-        .cloned()
+        .map(String::as_str)
 }
 
 /// A share (QLBL): `1/2`, `50%`, `0.5`, `1`; numbers above 1 without a sign are percentages.
@@ -221,8 +221,8 @@ mod tests {
 
     #[test]
     fn land_use() {
-        assert_eq!(land_use_2017("072").as_deref(), Some("0702"));
-        assert_eq!(land_use_2017("0702").as_deref(), Some("0702"));
+        assert_eq!(land_use_2017("072"), Some("0702"));
+        assert_eq!(land_use_2017("0702"), Some("0702"));
         assert_eq!(land_use_2017("9999"), None);
         assert_eq!(norm_address("莱城区 杨庄镇（东）"), "莱城区杨庄镇东");
     }

@@ -1,7 +1,9 @@
 //! Speed and memory: GEOM + TOPO + ATTR rules on a synthetic world of 1M parcels and 1M
 //! buildings, on 1 and 2 threads. Ignored by default; run with
 //! `cargo test --release -p cadastra-rules --test bench -- --ignored --nocapture`
-//! (`CADASTRA_BENCH_PARCELS=100000` for a smaller world).
+//! (`CADASTRA_BENCH_PARCELS=100000` for a smaller world, `CADASTRA_BENCH_PER_RULE=1` for the time
+//! of each rule alone, `CADASTRA_BENCH_THREADS=2` for one pool size, `CADASTRA_BENCH_CORE_ONLY=1`
+//! to skip the all-rules runs).
 
 mod common;
 
@@ -51,23 +53,35 @@ fn one_million_parcels() {
         ..Default::default()
     };
     let all = RuleOptions::default();
-    for threads in [1, 2] {
+    let thread_counts: Vec<usize> = match std::env::var("CADASTRA_BENCH_THREADS") {
+        Ok(t) => t.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        Err(_) => vec![1, 2],
+    };
+    let core_only = std::env::var_os("CADASTRA_BENCH_CORE_ONLY").is_some();
+    for threads in thread_counts {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .expect("pool");
         for (what, opts) in [("GEOM+TOPO+ATTR", &only), ("all rules", &all)] {
-            let t = Instant::now();
+            if core_only && what == "all rules" {
+                continue;
+            }
+            let (t, c) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
             let v = pool.install(|| run_rules(&layers, opts));
             println!(
-                "{threads} thread(s), {what}: {:.2} s, {} findings, peak RSS {:.0} MiB",
+                "{threads} thread(s), {what}: {:.2} s wall, {:.2} s CPU, {} findings, peak RSS {:.0} MiB",
                 t.elapsed().as_secs_f64(),
+                common::cpu_seconds().unwrap_or(0.0) - c,
                 v.findings.len(),
                 common::peak_rss_mib().unwrap_or(0.0)
             );
         }
     }
     // per rule, 2 threads (each run alone: shared structures are rebuilt for each)
+    if std::env::var_os("CADASTRA_BENCH_PER_RULE").is_none() {
+        return;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
@@ -86,12 +100,13 @@ fn one_million_parcels() {
                 .collect(),
             ..Default::default()
         };
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
         let v = pool.install(|| run_rules(&layers, &o));
         println!(
-            "  {} alone: {:.2} s ({} findings)",
+            "  {} alone: {:.2} s wall, {:.2} s CPU ({} findings)",
             r.id(),
             t.elapsed().as_secs_f64(),
+            common::cpu_seconds().unwrap_or(0.0) - c,
             v.findings.len()
         );
     }

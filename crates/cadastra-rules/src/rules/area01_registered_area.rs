@@ -98,15 +98,20 @@ pub(crate) fn area_checks(cx: &RuleContext<'_>) -> Vec<AreaCheck> {
     let m = point_error(cx);
     let k = cx.opt_f64(ID, &SCALE);
     let p = cx.parcels();
+    let fields: Vec<(crate::context::Field<'_>, crate::context::Field<'_>)> = cx
+        .layers
+        .iter()
+        .map(|l| (l.field("ZDMJ"), l.field("MJDW")))
+        .collect();
     (0..p.len())
         .into_par_iter()
         .with_min_len(1024)
         .filter_map(|i| {
             let g = p.geoms[i]?;
             let (layer, row) = p.layer_row(i);
-            let l = &cx.layers[layer];
-            let zdmj = l.field("ZDMJ").f64(row).filter(|v| *v > 0.0)?;
-            let mjdw = l.field("MJDW").value(row).unwrap_or("1").to_string();
+            let (zdmj, mjdw) = &fields[layer];
+            let zdmj = zdmj.f64(row).filter(|v| *v > 0.0)?;
+            let mjdw = mjdw.value(row).unwrap_or("1").to_string();
             let f = crate::util::unit_factor(Some(&mjdw))?;
             Some(AreaCheck {
                 layer,

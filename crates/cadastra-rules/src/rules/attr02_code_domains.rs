@@ -87,29 +87,42 @@ impl Rule for CodeDomains {
                 continue;
             }
             let ytbb = l.field("YTBB");
+            let lists: Vec<Option<&CodeList>> = fields.iter().map(|(_, d, _)| cl.list(d)).collect();
+            let (y07, y17) = (
+                cl.land_use("GB/T 21010-2007"),
+                cl.land_use("GB/T 21010-2017"),
+            );
+            // declared classification versions seen so far (few distinct values)
+            let mut versions: Vec<(&str, Option<&CodeList>)> = Vec::new();
             let mut undeclared: BTreeMap<String, usize> = BTreeMap::new();
             for r in 0..l.len() {
                 let (mut key, mut desc) = (Vec::new(), Vec::new());
-                for (name, domain, f) in &fields {
+                for ((name, domain, f), dl) in fields.iter().zip(&lists) {
                     let Some(v) = f.value(r) else { continue };
                     let list: Option<&CodeList> = if *domain == "YT" {
-                        let declared = ytbb.value(r).and_then(|b| cl.land_use(b).map(|l| (b, l)));
+                        let b = ytbb.value(r);
+                        let declared =
+                            b.and_then(|b| match versions.iter().find(|(x, _)| *x == b) {
+                                Some((_, l)) => *l,
+                                None => {
+                                    let l = cl.land_use(b);
+                                    versions.push((b, l));
+                                    l
+                                }
+                            });
                         match declared {
-                            Some((_, list)) => Some(list),
+                            Some(list) => Some(list),
                             None => {
-                                *undeclared
-                                    .entry(ytbb.value(r).unwrap_or("").to_string())
-                                    .or_default() += 1;
-                                let v07 = if v.len() == 3 {
-                                    "GB/T 21010-2007"
+                                *undeclared.entry(b.unwrap_or("").to_string()).or_default() += 1;
+                                if v.len() == 3 {
+                                    y07
                                 } else {
-                                    "GB/T 21010-2017"
-                                };
-                                cl.land_use(v07)
+                                    y17
+                                }
                             }
                         }
                     } else {
-                        cl.list(domain)
+                        *dl
                     };
                     let Some(list) = list else { continue };
                     if !list.contains(v) {

@@ -128,6 +128,8 @@ impl Rule for CodeCoherence {
         for (li, l) in cx.layers_of("ZDJBXX") {
             let (zdtzm, bdcdyh, zddm) = (l.field("ZDTZM"), l.field("BDCDYH"), l.field("ZDDM"));
             let (qllx_f, qlxz_f, yt_f) = (l.field("QLLX"), l.field("QLXZ"), l.field("YT"));
+            // land-use codes seen so far, in the 2017 classification (few distinct values)
+            let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
             for r in 0..l.len() {
                 let tzm: Option<(char, char)> = zdtzm
                     .value(r)
@@ -142,7 +144,15 @@ impl Rule for CodeCoherence {
                 let qllx = qllx_f.value(r);
                 let qlxz = qlxz_f.value(r);
                 let yt_raw = yt_f.value(r);
-                let yt = yt_raw.and_then(land_use_2017);
+                let yt: Option<&str> =
+                    yt_raw.and_then(|y| match seen.iter().find(|(k, _)| *k == y) {
+                        Some((_, v)) => *v,
+                        None => {
+                            let v = land_use_2017(y);
+                            seen.push((y, v));
+                            v
+                        }
+                    });
                 let tz = tzm.map(|(a, b)| format!("{a}{b}")).unwrap_or_default();
                 if let (Some((own, kind)), Some(q)) = (tzm, qllx) {
                     let by_kind = qllx_for(kind).is_none_or(|ok| ok.contains(&q));
@@ -162,7 +172,7 @@ impl Rule for CodeCoherence {
                         ));
                     }
                 }
-                if let (Some((_, kind)), Some(y)) = (tzm, yt.as_deref()) {
+                if let (Some((_, kind)), Some(y)) = (tzm, yt) {
                     if yt_for(kind).is_some_and(|ok| !yt_in(y, ok)) {
                         let raw = yt_raw.unwrap_or_default();
                         emit(cx.at(
@@ -175,7 +185,7 @@ impl Rule for CodeCoherence {
                         ));
                     }
                 }
-                if let (Some(q), Some(y)) = (qllx, yt.as_deref()) {
+                if let (Some(q), Some(y)) = (qllx, yt) {
                     if yt_fits_qllx(q, y) == Some(false) {
                         let raw = yt_raw.unwrap_or_default();
                         emit(cx.at(

@@ -202,7 +202,7 @@ impl Rule for Dates {
         };
         let slack = cx.opt_f64(ID, &SLACK) as i64;
         let keys = cx.parcel_keys();
-        let parcel_yt = |zddm: &str| -> Option<String> {
+        let parcel_yt = |zddm: &str| -> Option<&str> {
             keys.get(zddm).find_map(|i| {
                 let (l, r) = cx.table_item("ZDJBXX", i)?;
                 cx.layers[l].field("YT").value(r).and_then(land_use_2017)
@@ -287,7 +287,7 @@ impl Rule for Dates {
                     continue; // allocated land and homesteads have no term
                 }
                 let cat: Category = match l.table {
-                    "JSYDSYQ" => zd.and_then(parcel_yt).map_or(C_RES, |yt| by_land_use(&yt)),
+                    "JSYDSYQ" => zd.and_then(parcel_yt).map_or(C_RES, by_land_use),
                     "FDCQ2" => ghyt.value(r).map_or(C_RES, by_house_use),
                     "NYDSYQ" => {
                         let kind = zd.and_then(parcel_kind);

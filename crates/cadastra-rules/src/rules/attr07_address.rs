@@ -3,7 +3,7 @@
 //!
 //! Addresses are compared normalised (half-width, no blanks or punctuation): they agree when one
 //! begins with the other (a building may add "1号楼", a unit "1单元101室"). Parents are found by
-//! key (ZRZ.ZDDM → ZDJBXX.ZDDM, H.ZRZH → ZRZ.ZRZH, the first match when a key is duplicated);
+//! key (ZRZ.ZDDM → ZDJBXX.ZDDM, H.ZRZH → ZRZ.ZRZH; any of them when a key is duplicated);
 //! missing addresses are ATTR-01's.
 //!
 //! Sub-codes: W01 building address differs from its parcel's, W02 house-unit address differs
@@ -14,25 +14,24 @@
 use crate::util::norm_address;
 use crate::{Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
 use cadastra_model::{RuleId, Severity};
-use std::collections::HashMap;
 
 pub(crate) struct Address;
 const ID: RuleId = RuleId("ATTR-07");
 
-fn addresses<'a>(cx: &RuleContext<'a>, table: &str, key: &str) -> HashMap<&'a str, &'a str> {
-    let mut m = HashMap::new();
-    for (_, l) in cx.layers_of(table) {
-        let (k, zl) = (l.field(key), l.field("ZL"));
-        for r in 0..l.len() {
-            if let (Some(k), Some(z)) = (k.value(r), zl.value(r)) {
-                m.entry(k).or_insert(z);
-            }
-        }
-    }
-    m
+/// Addresses of a table's rows, in the item order of its key index.
+fn addresses<'a>(cx: &RuleContext<'a>, table: &str) -> Vec<Option<&'a str>> {
+    cx.layers_of(table)
+        .flat_map(|(_, l)| {
+            let zl = l.field("ZL");
+            (0..l.len()).map(move |r| zl.value(r))
+        })
+        .collect()
 }
 
 fn agree(a: &str, b: &str) -> bool {
+    if a == b || a.starts_with(b) || b.starts_with(a) {
+        return true;
+    }
     let (a, b) = (norm_address(a), norm_address(b));
     a.starts_with(&b) || b.starts_with(&a)
 }
@@ -73,6 +72,10 @@ impl Rule for Address {
     fn applies(&self, cx: &RuleContext<'_>) -> bool {
         cx.has("ZRZ") && (cx.has("ZDJBXX") || cx.has("H"))
     }
+    fn prepare(&self, cx: &RuleContext<'_>) {
+        cx.parcel_keys();
+        cx.building_keys();
+    }
     fn check(
         &self,
         cx: &RuleContext<'_>,
@@ -85,15 +88,24 @@ impl Rule for Address {
             if !cx.has(child) || !cx.has(parent) {
                 continue;
             }
-            let parents = addresses(cx, parent, key);
+            let index = if parent == "ZDJBXX" {
+                cx.parcel_keys()
+            } else {
+                cx.building_keys()
+            };
+            let zls = addresses(cx, parent);
             for (li, l) in cx.layers_of(child) {
                 let (k, zl) = (l.field(key), l.field("ZL"));
                 for r in 0..l.len() {
                     let (Some(k), Some(z)) = (k.value(r), zl.value(r)) else {
                         continue;
                     };
-                    let Some(p) = parents.get(k) else { continue };
-                    if !agree(z, p) {
+                    let ps: Vec<&str> = index
+                        .get(k)
+                        .filter_map(|i| zls.get(i).copied().flatten())
+                        .collect();
+                    let Some(&p) = ps.first() else { continue };
+                    if !ps.iter().any(|p| agree(z, p)) {
                         emit(
                             cx.at(
                                 ID,

@@ -25,7 +25,7 @@
 //! Options: `sliver_max_width` (m, default 0.05 [I]), `min_width` (m, default 0.001),
 //! `report_slivers` (default true).
 
-use crate::shared::{sub_zone, SNAP_M};
+use crate::shared::SNAP_M;
 use crate::{Opt, OptValue, Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
 use cadastra_geom::overlay::distance_to_boundary;
 use cadastra_geom::{find_gaps, Envelope, GapOptions};
@@ -103,6 +103,7 @@ impl Rule for ParcelGap {
     }
     fn prepare(&self, cx: &RuleContext<'_>) {
         cx.parcels();
+        cx.parcel_attrs();
     }
     fn check(
         &self,
@@ -114,15 +115,7 @@ impl Rule for ParcelGap {
         let slivers = cx.opt_bool(ID, &REPORT_SLIVERS);
         let p = cx.parcels();
         // group label of every parcel
-        let labels: Vec<Option<&str>> = p
-            .refs
-            .iter()
-            .map(|&(l, r)| {
-                let l = &cx.layers[l as usize];
-                let r = r as usize;
-                sub_zone(l.field("ZDDM").text(r), l.field("BDCDYH").text(r))
-            })
-            .collect();
+        let labels = &cx.parcel_attrs().zone;
         let mut order: Vec<usize> = (0..p.len()).filter(|&i| labels[i].is_some()).collect();
         order.sort_by(|&a, &b| labels[a].cmp(&labels[b]).then(a.cmp(&b)));
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();

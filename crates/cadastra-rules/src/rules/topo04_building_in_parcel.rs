@@ -88,13 +88,19 @@ impl Rule for BuildingInParcel {
     ) -> Result<(), RuleError> {
         let tol = cx.opt_f64(ID, &NOISE);
         let (p, b, keys) = (cx.parcels(), cx.buildings(), cx.parcel_keys());
+        let zddm: Vec<Option<&str>> = cx
+            .layers_of("ZRZ")
+            .flat_map(|(_, l)| {
+                let f = l.field("ZDDM");
+                (0..l.len()).map(move |r| f.value(r))
+            })
+            .collect();
         let found: Vec<(usize, usize, OutsidePart)> = (0..b.len())
             .into_par_iter()
             .with_min_len(256)
             .filter_map(|bi| {
                 let bg = b.geoms[bi]?;
-                let (l, r) = b.layer_row(bi);
-                let zddm = cx.layers[l].field("ZDDM").value(r)?;
+                let zddm = zddm[bi]?;
                 let mut best: Option<(usize, OutsidePart)> = None;
                 for pi in keys.get(zddm) {
                     let Some(pg) = p.geoms[pi] else { continue };

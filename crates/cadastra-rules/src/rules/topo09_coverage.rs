@@ -16,7 +16,7 @@
 //! Options: `tolerance` (m, default 0.05 [I]: the sliver width of TOPO-02).
 
 use crate::rules::topo01_parcel_overlap as topo01;
-use crate::shared::{sub_zone, PairKind, SNAP_M};
+use crate::shared::{PairKind, SNAP_M};
 use crate::{Opt, OptValue, Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
 use cadastra_model::{RuleId, Severity};
 use std::collections::BTreeMap;
@@ -86,18 +86,14 @@ impl Rule for Coverage {
             cx.opt_f64(topo01::ID, &topo01::MIN_WIDTH),
         );
         let p = cx.parcels();
-        let zone = |i: usize| {
-            let (l, r) = p.layer_row(i);
-            let l = &cx.layers[l];
-            sub_zone(l.field("ZDDM").text(r), l.field("BDCDYH").text(r))
-        };
+        let zones = &cx.parcel_attrs().zone;
         let mut verdicts: BTreeMap<(&str, &str), Verdict> = BTreeMap::new();
         for pair in cx.parcel_pairs() {
             let (i, j) = (pair.i as usize, pair.j as usize);
             if p.system[i] != p.system[j] {
                 continue;
             }
-            let (Some(z), Some(z2)) = (zone(i), zone(j)) else {
+            let (Some(z), Some(z2)) = (zones[i], zones[j]) else {
                 continue;
             };
             if z != z2 {
