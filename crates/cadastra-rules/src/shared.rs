@@ -602,7 +602,18 @@ pub fn unit_fields(table: &str, right: bool) -> &'static [(&'static str, usize)]
 pub fn check_code(s: &str, len: usize) -> Vec<cadastra_model::ids::UnitProblem> {
     use cadastra_model::ids::{check_unit_number, UnitProblem};
     if len == 28 {
-        return check_unit_number(s);
+        let mut p = check_unit_number(s);
+        if p.is_empty() && !s.is_ascii() {
+            // 28 characters, one of them not ASCII (e.g. a Chinese character): `check_unit_number`
+            // cannot split it into positions
+            p.push(UnitProblem {
+                rule: "UNIT-02",
+                sub: "E01",
+                zh: format!("不动产单元号含非ASCII字符: {s:?}"),
+                en: format!("unit number holds non-ASCII characters: {s:?}"),
+            });
+        }
+        return p;
     }
     let name = if len == 19 {
         ("宗地代码", "parcel code")

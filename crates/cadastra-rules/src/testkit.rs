@@ -149,3 +149,8 @@ pub fn outcome(layers: &[T], opts: &str, rule: &str) -> crate::RuleOutcome {
         .map(|(_, o)| o)
         .expect("rule is registered")
 }
+
+/// Every finding of every rule on the layers.
+pub fn all_findings(layers: &[T], opts: &str) -> Vec<RuleFinding> {
+    run(layers, opts).findings
+}

@@ -7,7 +7,7 @@
 
 mod common;
 
-use cadastra_rules::{run_rules, Layer, RuleOptions, RULES};
+use cadastra_rules::{Layer, RuleOptions, RULES};
 use common::world::world;
 use std::time::Instant;
 
@@ -59,16 +59,12 @@ fn one_million_parcels() {
     };
     let core_only = std::env::var_os("CADASTRA_BENCH_CORE_ONLY").is_some();
     for threads in thread_counts {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool");
         for (what, opts) in [("GEOM+TOPO+ATTR", &only), ("all rules", &all)] {
             if core_only && what == "all rules" {
                 continue;
             }
             let (t, c) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
-            let v = pool.install(|| run_rules(&layers, opts));
+            let v = common::run(&layers, opts, Some(threads));
             println!(
                 "{threads} thread(s), {what}: {:.2} s wall, {:.2} s CPU, {} findings, peak RSS {:.0} MiB",
                 t.elapsed().as_secs_f64(),
@@ -82,10 +78,6 @@ fn one_million_parcels() {
     if std::env::var_os("CADASTRA_BENCH_PER_RULE").is_none() {
         return;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("pool");
     for r in RULES.iter().filter(|r| {
         ["GEOM", "TOPO", "ATTR"]
             .iter()
@@ -101,7 +93,7 @@ fn one_million_parcels() {
             ..Default::default()
         };
         let (t, c) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
-        let v = pool.install(|| run_rules(&layers, &o));
+        let v = common::run(&layers, &o, Some(2));
         println!(
             "  {} alone: {:.2} s wall, {:.2} s CPU ({} findings)",
             r.id(),

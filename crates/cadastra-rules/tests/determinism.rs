@@ -4,14 +4,10 @@
 mod common;
 
 use cadastra_model::finding::sort_findings;
-use cadastra_rules::{run_rules, Layer, RuleOptions, Validation};
+use cadastra_rules::{Layer, RuleOptions, Validation};
 use common::world::{geom_text, world};
 
 fn run_in(threads: usize, layers: &[Layer<'_>]) -> Validation {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
     let mut opts = RuleOptions::default();
     opts.rules.insert(
         "ATTR-06".into(),
@@ -22,7 +18,7 @@ fn run_in(threads: usize, layers: &[Layer<'_>]) -> Validation {
         .into_iter()
         .collect(),
     );
-    pool.install(|| run_rules(layers, &opts))
+    common::run(layers, &opts, Some(threads))
 }
 
 fn text(v: &Validation) -> Vec<String> {

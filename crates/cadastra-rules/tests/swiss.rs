@@ -11,7 +11,7 @@
 
 mod common;
 
-use cadastra_rules::{run_rules, Layer, RuleOptions};
+use cadastra_rules::{Layer, RuleOptions};
 use common::{peer_dir, RowsBuilder};
 use geo_types::MultiPolygon;
 
@@ -35,7 +35,7 @@ fn swiss_municipalities_as_one_sub_zone() {
         table: "ZDJBXX",
         rows: &b.rows,
     }];
-    let v = run_rules(&layers, &RuleOptions::default());
+    let v = common::run(&layers, &RuleOptions::default(), None);
     let codes = |prefix: &str| {
         v.findings
             .iter()

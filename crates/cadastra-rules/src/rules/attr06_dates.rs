@@ -302,7 +302,7 @@ impl Rule for Dates {
                     "LQ" => C_FOREST,
                     _ => C_OTHER,
                 };
-                let years = cx.opt_f64(ID, cat.0);
+                let years = cx.opt_f64(ID, cat.0).clamp(0.0, 1000.0);
                 let limit = add_years(s, years as i64) + slack;
                 if e > limit {
                     let (a, b) = (iso(start), iso(e));

@@ -93,8 +93,12 @@ pub static RULES: &[&dyn Rule] = &[
     &unit08_virtual::Virtual,
 ];
 
-/// A point inside (or on) a geometry, for finding locations.
+/// A point inside (or on) a geometry, for finding locations: the vertex mean of the first part
+/// when it lies inside it (exact test; the common case for parcels and buildings), else geo's
+/// interior point (valid geometries only: invalid rings have no reliable inside), else the first
+/// vertex.
 pub fn locate(g: &Geom) -> Option<(f64, f64)> {
+    use cadastra_geom::predicates::{locate_in_ring, Location};
     use geo::InteriorPoint;
     let finite = g.0.iter().all(|p| {
         p.exterior()
@@ -102,9 +106,34 @@ pub fn locate(g: &Geom) -> Option<(f64, f64)> {
             .iter()
             .all(|c| c.x.is_finite() && c.y.is_finite())
     });
-    finite
-        .then(|| g.interior_point().map(|p| (p.x(), p.y())))
+    if !finite {
+        return None;
+    }
+    if let Some(p) = g.0.first() {
+        let r = &p.exterior().0;
+        let n = r.len().saturating_sub(1);
+        if n >= 3 && r.first() == r.last() {
+            let (sx, sy) = r[..n]
+                .iter()
+                .fold((0.0, 0.0), |(x, y), c| (x + c.x, y + c.y));
+            let c = geo_types::Coord {
+                x: sx / n as f64,
+                y: sy / n as f64,
+            };
+            if locate_in_ring(c, r) == Location::Interior
+                && p.interiors()
+                    .iter()
+                    .all(|h| locate_in_ring(c, &h.0) == Location::Exterior)
+            {
+                return Some((c.x, c.y));
+            }
+        }
+    }
+    cadastra_geom::validate_multipolygon(g)
+        .is_ok()
+        .then(|| g.interior_point())
         .flatten()
+        .map(|p| (p.x(), p.y()))
         .or_else(|| {
             g.0.first()
                 .and_then(|p| p.exterior().0.first())
@@ -250,6 +279,82 @@ mod tests {
                     "{id}: option {}",
                     o.key
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn no_personal_data_in_messages() {
+        use crate::testkit::*;
+        // names and ID numbers that every holder rule has a reason to talk about
+        let names = ["张三丰", "李四光", "王五六"];
+        let ids = [
+            "11010519491231002X",
+            "110105194912310021",
+            "110105491231002",
+            "370102198001011234",
+        ];
+        let q = layer("QLR", "laiwu")
+            .row(
+                &[
+                    ("QLRKEY", "U1-1"),
+                    ("BDCDYH", "U1"),
+                    ("QLRMC", names[0]),
+                    ("ZJZL", "1"),
+                    ("ZJH", ids[1]),
+                    ("GYFS", "2"),
+                    ("QLBL", "1/3"),
+                    ("BDCQZH", "C1"),
+                ],
+                None,
+            )
+            .row(
+                &[
+                    ("QLRKEY", "U1-2"),
+                    ("BDCDYH", "U1"),
+                    ("QLRMC", names[1]),
+                    ("ZJZL", "8"),
+                    ("ZJH", ids[0]),
+                    ("GYFS", "2"),
+                    ("QLBL", "x"),
+                ],
+                None,
+            )
+            .row(
+                &[
+                    ("QLRKEY", "U2-1"),
+                    ("BDCDYH", "U2"),
+                    ("QLRMC", "王五六370102198001011234"),
+                    ("ZJZL", "1"),
+                    ("ZJH", ids[2]),
+                    ("BDCQZH", "C1"),
+                ],
+                None,
+            )
+            .row(
+                &[
+                    ("QLRKEY", "U3-1"),
+                    ("BDCDYH", "U3"),
+                    ("QLRMC", names[2]),
+                    ("ZJZL", "6"),
+                    ("ZJH", ids[3]),
+                ],
+                None,
+            );
+        let r =
+            layer("JSYDSYQ", "laiwu").row(&[("YWH", "Y9"), ("BDCDYH", "U9"), ("QSZT", "1")], None);
+        let f = all_findings(&[q, r], "");
+        assert!(f.len() >= 8, "{}", f.len());
+        for x in &f {
+            let m = format!(
+                "{} {} {} {:?}",
+                x.finding.message_zh,
+                x.finding.message_en,
+                x.finding.feature_key,
+                x.finding.other_key
+            );
+            for s in names.iter().chain(&ids) {
+                assert!(!m.contains(s), "{} leaks {s}: {m}", x.finding.code());
             }
         }
     }

@@ -79,5 +79,11 @@ mod tests {
             .finding
             .message_en
             .contains("BDCDYH 371202001003JD00071W0O000000"));
+        // 28 characters, one of them Chinese
+        let cn = layer("JSYDSYQ", "laiwu").row(
+            &[("YWH", "Y3"), ("BDCDYH", "371202001003JD0007宗W00000000")],
+            None,
+        );
+        check(&[cn], "UNIT-02", &["UNIT-02-E01 Y3"]);
     }
 }

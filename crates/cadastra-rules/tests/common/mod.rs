@@ -49,6 +49,25 @@ impl RowsBuilder {
     }
 }
 
+/// The one caller of `run_rules` in the integration tests: run every rule on `threads` rayon
+/// threads (the global pool when `None`).
+pub fn run(
+    layers: &[cadastra_rules::Layer<'_>],
+    opts: &cadastra_rules::RuleOptions,
+    threads: Option<usize>,
+) -> cadastra_rules::Validation {
+    match threads {
+        None => cadastra_rules::run_rules(layers, opts),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .expect("thread pool");
+            pool.install(|| cadastra_rules::run_rules(layers, opts))
+        }
+    }
+}
+
 /// The peer-test folder, relative to this crate.
 pub fn peer_dir(sub: &str) -> PathBuf {
     let p = Path::new(concat!(
