@@ -120,6 +120,16 @@ pub fn open_registry(spec: &str) -> Result<Box<dyn Registry>, RegistryError> {
     )?))
 }
 
+/// [`open_registry`], with what opening it cleaned up (a `.partial` file of a killed run).
+fn open_registry_noted(spec: &str) -> Result<(Box<dyn Registry>, Vec<String>), RegistryError> {
+    if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
+        return Ok((open_registry(spec)?, Vec::new()));
+    }
+    let mut g = GpkgRegistry::open(Path::new(spec), crate::compile::REGISTRY_EPSG)?;
+    let notes = std::mem::take(&mut g.notes);
+    Ok((Box::new(g), notes))
+}
+
 fn ingest(plan: &Plan, src: &SourcePlan, progress: &dyn Progress) -> Result<Ingested, RunError> {
     let drv = driver(&src.kind).ok_or_else(|| SourceError::new(src, "unknown source type"))?;
     progress.note(&format!("reading {}", src.display_path));
@@ -351,11 +361,26 @@ pub fn run(
     // ---- merge: re-key, idempotency against the registry
     let t2 = Instant::now();
     let mut reg: Option<Box<dyn Registry>> = if opts.write {
-        Some(open_registry(&opts.registry)?)
+        let (r, n) = open_registry_noted(&opts.registry)?;
+        notes.extend(n);
+        Some(r)
     } else {
         None
     };
-    let merged = crate::merge_stage::merge(plan, &run_id, &mut ingested, reg.as_deref_mut())?;
+    let merge_opts = crate::merge_stage::MergeOptions {
+        decisions: opts.decisions.clone(),
+        unmask: opts.unmask,
+        now: started_at.clone(),
+    };
+    let merged = crate::merge_stage::merge(
+        plan,
+        &run_id,
+        &mut ingested,
+        reg.as_deref_mut(),
+        &merge_opts,
+    )?;
+    notes.extend(merged.notes);
+    let sheet = merged.sheet;
     let mut changes = merged.changes;
     let recon = merged.recon;
     let crosswalk = merged.crosswalk;
@@ -538,6 +563,7 @@ pub fn run(
         path: p.display().to_string(),
         message: e,
     };
+    crate::merge_stage::write_sheets(&opts.out_dir, &sheet)?;
     let fcsv = opts.out_dir.join("findings.csv");
     crate::outputs::write_findings_csv(&fcsv, &findings)
         .map_err(|e| io_err(&fcsv, e.to_string()))?;
