@@ -597,6 +597,56 @@ pub fn unit_fields(table: &str, right: bool) -> &'static [(&'static str, usize)]
     }
 }
 
+/// A cheap proof that a code has no UNIT-01/-02/-04/-05/-08 problem (the common case), so that
+/// the full check with its messages runs only on suspicious values. `false` means: check it.
+pub fn fast_ok(s: &str, len: usize) -> bool {
+    let b = s.as_bytes();
+    if b.len() != len {
+        return false;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        let ok = match i {
+            12 => matches!(c, b'G' | b'J' | b'Z'),
+            13 => b"ABSXCDEFLNHGWY".contains(&c),
+            19 => matches!(c, b'F' | b'L' | b'Q' | b'W'),
+            _ => c.is_ascii_digit(),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    if &b[6..12] == b"000000" || &b[14..19] == b"00000" {
+        return false; // virtual number, sequence 00000
+    }
+    let (own, kind) = (b[12], b[13]);
+    if (matches!(kind, b'A' | b'C') && own != b'J') || (matches!(kind, b'H' | b'G') && own != b'G')
+    {
+        return false;
+    }
+    let fixture = if len >= 20 {
+        b[19]
+    } else if len == 19 {
+        b'W'
+    } else {
+        b'F'
+    };
+    // the vendor-accepted type + fixture pairs (codelists ZDTZM2_DZW), spelled out
+    let pair_ok = match fixture {
+        b'W' => true,
+        b'F' => matches!(kind, b'B' | b'C' | b'G' | b'H' | b'S' | b'X' | b'W' | b'Y'),
+        b'L' => matches!(kind, b'E' | b'G' | b'H' | b'L'),
+        _ => matches!(kind, b'B' | b'C' | b'E' | b'G' | b'H' | b'L' | b'S' | b'X'),
+    };
+    if !pair_ok {
+        return false;
+    }
+    match (len, fixture) {
+        (28, b'W') => &b[20..28] == b"00000000",
+        (28, b'F') | (24, _) => &b[20..24] != b"0000",
+        _ => true,
+    }
+}
+
 /// Structural check of a parcel code (19), building number (24) or unit number (28): the 19- and
 /// 24-character codes are the unit number's prefixes and are checked as such.
 pub fn check_code(s: &str, len: usize) -> Vec<cadastra_model::ids::UnitProblem> {
@@ -671,7 +721,8 @@ impl<'a> RuleContext<'a> {
                         .with_min_len(1024)
                         .flat_map_iter(|r| {
                             let v = f.text(r).filter(|v| !v.is_empty());
-                            v.map(|v| check_code(v, len))
+                            v.filter(|v| !fast_ok(v, len))
+                                .map(|v| check_code(v, len))
                                 .unwrap_or_default()
                                 .into_iter()
                                 .map(move |problem| UnitCheck {
@@ -708,5 +759,46 @@ impl<'a> RuleContext<'a> {
             i -= l.len();
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path agrees with the full check on every code it accepts.
+    #[test]
+    fn fast_path_agrees_with_the_full_check() {
+        let mut n = 0;
+        for own in ["G", "J", "Z", "X"] {
+            for kind in "ABSXCDEFLNHGWYQ".chars() {
+                for fix in [
+                    "W00000000",
+                    "F00010001",
+                    "F00000001",
+                    "L00000001",
+                    "Q00000000",
+                    "W00010000",
+                    "F0001000A",
+                ] {
+                    for zone in ["001002", "000000"] {
+                        for seq in ["00015", "00000"] {
+                            let s = format!("371202{zone}{own}{kind}{seq}{fix}");
+                            assert!(!fast_ok(&s, 28) || check_code(&s, 28).is_empty(), "{s}");
+                            let zd = &s[..19];
+                            assert!(!fast_ok(zd, 19) || check_code(zd, 19).is_empty(), "{zd}");
+                            let zr = format!("{zd}F{}", &fix[1..5]);
+                            assert!(!fast_ok(&zr, 24) || check_code(&zr, 24).is_empty(), "{zr}");
+                            n += usize::from(fast_ok(&s, 28));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n > 50, "the fast path accepts the common codes ({n})");
+        assert!(fast_ok("371202001002JC00015W00000000", 28));
+        assert!(fast_ok("371202001002GB00015F00010001", 28));
+        assert!(fast_ok("371202001002JC00015", 19));
+        assert!(fast_ok("371202001002GB00015F0001", 24));
     }
 }

@@ -70,7 +70,16 @@ impl Rule for Unique {
             if !cx.has(table) {
                 continue;
             }
-            for (value, items) in cx.key_index_of(table, field).duplicates() {
+            let owned;
+            let index = match (table, field) {
+                ("ZDJBXX", "ZDDM") => cx.parcel_keys(),
+                ("ZRZ", "ZRZH") => cx.building_keys(),
+                _ => {
+                    owned = cx.key_index_of(table, field);
+                    &owned
+                }
+            };
+            for (value, items) in index.duplicates() {
                 let rows: Vec<(usize, usize)> = items
                     .iter()
                     .filter_map(|&i| cx.table_item(table, i))
