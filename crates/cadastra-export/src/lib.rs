@@ -171,10 +171,13 @@ pub fn district_of_row(def: &TableDef, rows: &Rows, i: usize) -> String {
     let head = t.get(..6).unwrap_or("");
     if head.len() == 6 && head.bytes().all(|b| b.is_ascii_digit()) {
         let cl = cadastra_model::codelist::codelists();
-        cl.new_admin_code(head).unwrap_or(head).to_string()
-    } else {
-        "unknown".into()
+        let code = cl.new_admin_code(head).unwrap_or(head);
+        // Shandong county codes only: business numbers also start with six digits (a date)
+        if cl.list("ADMIN").is_some_and(|l| l.contains(code)) || code.starts_with("37") {
+            return code.to_string();
+        }
     }
+    "unknown".into()
 }
 
 /// Mask the schema's personal fields of `rows` in place.

@@ -49,7 +49,7 @@ impl Source {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| ExportError::sqlite(spec, "-", e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
+        conn.execute_batch("PRAGMA busy_timeout = 30000") // not busy_timeout(): needs SQLite 3.44, Debian 12 has 3.40
             .map_err(|e| ExportError::sqlite(spec, "-", e))?;
         let app: i32 = conn
             .query_row("PRAGMA application_id", [], |r| r.get(0))

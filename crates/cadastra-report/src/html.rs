@@ -342,6 +342,29 @@ pub fn write_html(
         if balanced { "✓" } else { "✗" }
     );
 
+    // ---- joins: unmatched rows on either side (宗地无登记 / 有证无图 candidates)
+    if !s.joins.is_empty() {
+        h.push_str(r#"<section id="joins"><h2>关联核对 <span class="en">Joins: unmatched rows on either side</span></h2><table class="num"><thead><tr><th>关联 <span class="en">join</span></th><th>左 <span class="en">left</span></th><th>右 <span class="en">right</span></th><th>左行 <span class="en">left rows</span></th><th>右行 <span class="en">right rows</span></th><th>匹配 <span class="en">pairs</span></th><th>左未匹配 <span class="en">unmatched left</span></th><th>右未匹配 <span class="en">unmatched right</span></th><th>空键 <span class="en">null keys</span></th><th>一对多 <span class="en">one-to-many</span></th><th class="l">清单 <span class="en">listed in</span></th></tr></thead><tbody>"#);
+        for j in &s.joins {
+            let _ = write!(
+                h,
+                r#"<tr><td>{}</td><td class="l">{}</td><td class="l">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="l path">{}</td></tr>"#,
+                esc(&j.name),
+                esc(&j.left),
+                esc(&j.right),
+                num(j.left_rows),
+                num(j.right_rows),
+                num(j.pairs),
+                num(j.unmatched_left),
+                num(j.unmatched_right),
+                num(j.null_keys),
+                num(j.one_to_many),
+                esc(&j.report)
+            );
+        }
+        h.push_str("</tbody></table></section>");
+    }
+
     // ---- sources: encoding and CRS decisions
     h.push_str(r#"<section id="sources"><h2>数据源：编码与坐标系 <span class="en">Sources: encoding and CRS decisions</span></h2><table><thead><tr><th>数据源 <span class="en">source</span></th><th>系统 <span class="en">system</span></th><th>类型 <span class="en">kind</span></th><th>记录 <span class="en">records</span></th><th>编码 <span class="en">encoding</span></th><th>依据 <span class="en">evidence</span></th><th>坐标处理 <span class="en">coordinates</span></th><th>提示 <span class="en">warnings</span></th></tr></thead><tbody>"#);
     for src in &s.sources {

@@ -158,7 +158,10 @@ pub fn district_of(key: &str) -> Option<String> {
         return None;
     }
     let cl = cadastra_model::codelist::codelists();
-    Some(cl.new_admin_code(head).unwrap_or(head).to_string())
+    let code = cl.new_admin_code(head).unwrap_or(head);
+    // Shandong county codes only: business numbers (YWH) also start with six digits (a date)
+    let known = cl.list("ADMIN").is_some_and(|l| l.contains(code));
+    (known || code.starts_with("37")).then(|| code.to_string())
 }
 
 /// Chinese name of a county code, when known.
@@ -183,6 +186,7 @@ mod tests {
             Some("370117")
         );
         assert_eq!(district_of("ZD-12"), None);
+        assert_eq!(district_of("20050201-0001"), None);
         assert_eq!(district_of("37"), None);
         assert_eq!(district_of("3701é"), None);
         assert_eq!(district_name("370116"), Some("莱芜区"));

@@ -277,7 +277,7 @@ fn open_rw(path: &Path) -> Result<Connection, ReportError> {
     }
     let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(ReportError::sqlite(path))?;
-    c.busy_timeout(std::time::Duration::from_secs(30))
+    c.execute_batch("PRAGMA busy_timeout = 30000") // not busy_timeout(): needs SQLite 3.44, Debian 12 has 3.40
         .map_err(ReportError::sqlite(path))?;
     let app: i32 = c
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -637,7 +637,8 @@ pub fn write_project(
         .into_iter()
         .filter(|l| present.iter().any(|p| p == l.table))
         .collect();
-    let id = |t: &str| format!("{t}_cadastra");
+    // QGIS keeps a layer id only when it is longer than 10 characters (QgsMapLayer::readLayerXml)
+    let id = |t: &str| format!("cadastra_layer_{t}");
     let srs = srs_xml();
     let mut x = String::with_capacity(64 * 1024);
     let _ = write!(

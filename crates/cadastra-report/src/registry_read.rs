@@ -50,7 +50,7 @@ impl RegistryReader {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(ReportError::sqlite(path))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
+        conn.execute_batch("PRAGMA busy_timeout = 30000") // not busy_timeout(): needs SQLite 3.44, Debian 12 has 3.40
             .map_err(ReportError::sqlite(path))?;
         let mut st = conn
             .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
