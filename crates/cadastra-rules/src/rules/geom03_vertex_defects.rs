@@ -89,6 +89,9 @@ impl Rule for VertexDefects {
                 .with_min_len(512)
                 .filter_map(|r| {
                     let g = l.geom(r)?;
+                    if plainly_clean(g, snap) {
+                        return None;
+                    }
                     let d = vertex_defects(g, snap);
                     if d.is_empty() {
                         return None;
@@ -133,6 +136,44 @@ impl Rule for VertexDefects {
         }
         Ok(())
     }
+}
+
+/// A cheap, allocation-free proof that a geometry has no vertex defect: every segment longer
+/// than the snap, and at every acute corner the nearer neighbour farther than the snap from the
+/// line through the corner and the farther neighbour (cadastra-geom's spike definition).
+/// `false` means: run the full check.
+fn plainly_clean(g: &cadastra_model::Geom, snap: f64) -> bool {
+    let s2 = snap * snap;
+    g.0.iter().all(|p| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .all(|ring| {
+                let r = &ring.0;
+                if r.len() < 4 || r.first() != r.last() {
+                    return false;
+                }
+                let n = r.len() - 1;
+                (0..n).all(|i| {
+                    let (pv, v, nx) = (r[(i + n - 1) % n], r[i], r[i + 1]);
+                    let (ax, ay, bx, by) = (pv.x - v.x, pv.y - v.y, nx.x - v.x, nx.y - v.y);
+                    let (la, lb) = (ax * ax + ay * ay, bx * bx + by * by);
+                    if lb <= s2 {
+                        return false; // short segment (or duplicate vertex)
+                    }
+                    if ax * bx + ay * by <= 0.0 {
+                        return true; // not acute: no spike here
+                    }
+                    // distance of the nearer neighbour from the line through v and the farther one
+                    let (near, far, lfar) = if la <= lb {
+                        ((ax, ay), (bx, by), lb)
+                    } else {
+                        ((bx, by), (ax, ay), la)
+                    };
+                    let cross = near.0 * far.1 - near.1 * far.0;
+                    cross * cross / lfar > s2
+                })
+            })
+    })
 }
 
 #[cfg(test)]
@@ -180,5 +221,47 @@ mod tests {
             "GEOM-03",
             &[],
         );
+    }
+
+    /// The allocation-free pre-check never hides a defect the full check finds.
+    #[test]
+    fn plain_check_is_conservative() {
+        use cadastra_geom::shape::vertex_defects;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut clean, mut flagged) = (0, 0);
+        for _ in 0..20_000 {
+            let n = 3 + (rnd() * 5.0) as usize;
+            let mut pts: Vec<(f64, f64)> = (0..n)
+                .map(|k| {
+                    let a = k as f64 / n as f64 * std::f64::consts::TAU;
+                    (540_000.0 + 10.0 * a.cos(), 4_005_000.0 + 10.0 * a.sin())
+                })
+                .collect();
+            // perturb: a vertex pulled next to its neighbour, or a spike
+            let k = (rnd() * n as f64) as usize;
+            match (rnd() * 4.0) as u32 {
+                0 => pts[k] = (pts[(k + 1) % n].0 + rnd() * 0.002, pts[(k + 1) % n].1),
+                1 => {
+                    let (x, y) = pts[k];
+                    pts.insert(k + 1, (x + 5.0, y + rnd() * 0.002));
+                    pts.insert(k + 2, (x + rnd() * 0.002, y + rnd() * 0.002));
+                }
+                _ => {}
+            }
+            let g = poly(&pts);
+            if super::plainly_clean(&g, 0.001) {
+                clean += 1;
+                assert!(vertex_defects(&g, 0.001).is_empty(), "{pts:?}");
+            } else {
+                flagged += 1;
+            }
+        }
+        assert!(clean > 5_000 && flagged > 5_000, "{clean} {flagged}");
     }
 }

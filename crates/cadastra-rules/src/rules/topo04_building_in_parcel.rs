@@ -176,12 +176,25 @@ fn covered(b: &Geom, p: &Geom) -> bool {
     if !rings(b).all(|r| r.iter().all(|&c| inside(c))) {
         return false;
     }
-    // no edge of b meets an edge of p
-    for rb in rings(b) {
-        for sb in rb.windows(2) {
-            for rp in rings(p) {
-                for sp in rp.windows(2) {
-                    if segment_intersection(sb[0], sb[1], sp[0], sp[1]) != SegIntersection::None {
+    // no edge of b meets an edge of p (only p's edges that reach b's envelope can)
+    let Some(eb) = cadastra_geom::Envelope::of_multipolygon(b) else {
+        return false;
+    };
+    let near: Vec<(geo_types::Coord, geo_types::Coord)> = rings(p)
+        .flat_map(|r| r.windows(2))
+        .filter(|s| {
+            s[0].x.min(s[1].x) <= eb.max.x
+                && s[0].x.max(s[1].x) >= eb.min.x
+                && s[0].y.min(s[1].y) <= eb.max.y
+                && s[0].y.max(s[1].y) >= eb.min.y
+        })
+        .map(|s| (s[0], s[1]))
+        .collect();
+    if !near.is_empty() {
+        for rb in rings(b) {
+            for sb in rb.windows(2) {
+                for &(u, v) in &near {
+                    if segment_intersection(sb[0], sb[1], u, v) != SegIntersection::None {
                         return false;
                     }
                 }
