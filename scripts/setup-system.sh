@@ -7,7 +7,7 @@ pkgs=(libgdal-dev libproj-dev gdal-bin proj-bin pkg-config libclang-dev python3-
 for a in "$@"; do
   case "$a" in
     --test) pkgs+=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15) ;;
-    --browser) pkgs+=(chromium) ;;
+    --browser) pkgs+=(chromium fonts-noto-cjk) ;;
     --qgis) pkgs+=(qgis python3-qgis qgis-providers) ;;
   esac
 done
