@@ -2,8 +2,9 @@
 //! `validate_multipolygon`: exact predicates, typed errors with the location GEOS reports) — E.
 //!
 //! One finding per invalid parcel or building, located at the error. Invalid geometries are
-//! left out of every other geometric rule (TOPO-*, AREA-01, GEOM-03..05): their overlaps, gaps
-//! and areas are not meaningful until the geometry is repaired.
+//! left out of the other geometric rules (TOPO-*, AREA-01, AREA-06, GEOM-05): their overlaps,
+//! gaps and areas are not meaningful until the geometry is repaired (GEOM-03 still lists their
+//! vertex defects, which often explain the invalidity).
 //!
 //! Sub-codes: E01 self-intersection (edges cross or overlap), E02 ring touches itself, E03 too
 //! few points, E04 ring not closed, E05 hole outside its shell, E06 nested holes, E07 disconnected

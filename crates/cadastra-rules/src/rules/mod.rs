@@ -142,8 +142,75 @@ pub fn locate(g: &Geom) -> Option<(f64, f64)> {
         .filter(|(x, y)| x.is_finite() && y.is_finite())
 }
 
-/// `RULES.md`: every rule with its sub-codes and options, generated from the rules' metadata.
-pub fn rules_markdown() -> String {
+/// The `//!` header of a rule's module, without its title paragraph (test builds only: the module
+/// sources are not compiled into the library).
+#[cfg(test)]
+fn module_doc(id: &str) -> String {
+    const SOURCES: &[(&str, &str)] = &[
+        ("AREA-01", include_str!("area01_registered_area.rs")),
+        ("AREA-02", include_str!("area02_graphical_area.rs")),
+        ("AREA-03", include_str!("area03_block_area.rs")),
+        ("AREA-05", include_str!("area05_house_areas.rs")),
+        ("AREA-06", include_str!("area06_area_unit.rs")),
+        ("ATTR-01", include_str!("attr01_mandatory_fields.rs")),
+        ("ATTR-02", include_str!("attr02_code_domains.rs")),
+        ("ATTR-03", include_str!("attr03_code_coherence.rs")),
+        ("ATTR-04", include_str!("attr04_id_check.rs")),
+        ("ATTR-05", include_str!("attr05_id_type.rs")),
+        ("ATTR-06", include_str!("attr06_dates.rs")),
+        ("ATTR-07", include_str!("attr07_address.rs")),
+        ("GEOM-01", include_str!("geom01_validity.rs")),
+        ("GEOM-02", include_str!("geom02_null_geometry.rs")),
+        ("GEOM-03", include_str!("geom03_vertex_defects.rs")),
+        ("GEOM-04", include_str!("geom04_multipart.rs")),
+        ("GEOM-05", include_str!("geom05_small_thin.rs")),
+        ("GEOM-06", include_str!("geom06_orientation.rs")),
+        ("LINK-01", include_str!("link01_parcel_without_right.rs")),
+        ("LINK-02", include_str!("link02_missing_information.rs")),
+        ("LINK-03", include_str!("link03_right_without_geometry.rs")),
+        ("LINK-04", include_str!("link04_orphans.rs")),
+        ("LINK-05", include_str!("link05_share_sum.rs")),
+        ("LINK-06", include_str!("link06_certificate_reuse.rs")),
+        ("LINK-07", include_str!("link07_encumbrance.rs")),
+        ("TOPO-01", include_str!("topo01_parcel_overlap.rs")),
+        ("TOPO-02", include_str!("topo02_parcel_gap.rs")),
+        ("TOPO-03", include_str!("topo03_parcel_in_zone.rs")),
+        ("TOPO-04", include_str!("topo04_building_in_parcel.rs")),
+        ("TOPO-05", include_str!("topo05_building_overlap.rs")),
+        ("TOPO-06", include_str!("topo06_boundary_points.rs")),
+        ("TOPO-07", include_str!("topo07_boundary_lines.rs")),
+        ("TOPO-08", include_str!("topo08_edge_matching.rs")),
+        ("TOPO-09", include_str!("topo09_coverage.rs")),
+        ("UNIT-01", include_str!("unit01_form.rs")),
+        ("UNIT-02", include_str!("unit02_characters.rs")),
+        ("UNIT-03", include_str!("unit03_county_code.rs")),
+        ("UNIT-04", include_str!("unit04_code_pair.rs")),
+        ("UNIT-05", include_str!("unit05_fixture_number.rs")),
+        ("UNIT-06", include_str!("unit06_prefix_links.rs")),
+        ("UNIT-07", include_str!("unit07_unique.rs")),
+        ("UNIT-08", include_str!("unit08_virtual.rs")),
+    ];
+    let src = SOURCES
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map_or("", |(_, s)| s);
+    let lines: Vec<&str> = src
+        .lines()
+        .take_while(|l| l.starts_with("//!"))
+        .skip_while(|l| l.trim() != "//!")
+        .map(|l| {
+            l.strip_prefix("//! ")
+                .or_else(|| l.strip_prefix("//!"))
+                .unwrap_or(l)
+        })
+        .collect();
+    lines.join("\n").trim().to_string()
+}
+
+/// `RULES.md`: every rule with its sub-codes, options and module documentation, generated from
+/// the rules' metadata and their modules' `//!` headers.
+#[cfg(test)]
+fn rules_markdown() -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(
@@ -189,6 +256,13 @@ pub fn rules_markdown() -> String {
         if !r.needs().is_empty() {
             let _ = writeln!(s, "Needs: {}\n", r.needs());
         }
+        let doc = module_doc(r.id().0);
+        if !doc.is_empty() {
+            let _ = writeln!(
+                s,
+                "<details><summary>module documentation</summary>\n\n{doc}\n\n</details>\n"
+            );
+        }
         if !r.codes().is_empty() {
             let _ = writeln!(s, "| code | severity | meaning |\n| --- | --- | --- |");
             for c in r.codes() {
@@ -218,6 +292,9 @@ pub fn rules_markdown() -> String {
             }
             s.push('\n');
         }
+    }
+    while s.contains("\n\n\n") {
+        s = s.replace("\n\n\n", "\n\n");
     }
     while s.ends_with("\n\n") {
         s.pop();

@@ -8,10 +8,11 @@
 //!
 //! - their interiors intersect: W01 when the overlap reaches more than `tolerance` into the other
 //!   parcel (`value` = that depth, m; the overlap polygon as geometry);
-//! - they do not: the offset is the largest distance from a vertex of one (that is not a vertex
-//!   of the other) to the other's boundary, among vertices within `max_offset`; W02 when it is
-//!   above `tolerance` (`value` = offset, located at that vertex). Parcels farther apart than
-//!   `max_offset` are not a shared border (a road or unregistered land lies between).
+//! - they do not: the offset is the largest distance from the other's boundary of a vertex of an
+//!   edge that runs along the other parcel (both of its ends within `max_offset` of it); W02 when
+//!   it is above `tolerance` (`value` = offset, located at that vertex). Parcels farther apart
+//!   than `max_offset`, or whose corners merely come close, do not share a border (a road or
+//!   unregistered land lies between).
 //!
 //! Pairs of different 权利设定方式 layers are skipped as in TOPO-01. The finding names first the
 //! parcel whose drawn area departs more from its ZDDM's registered area, the other as `other_key`.

@@ -4,8 +4,10 @@
 //!
 //! What it adds to TOPO-01 and TOPO-02: those report overlaps above 0.01 m² × 0.01 m and closed
 //! gaps; this rule finds what they leave as noise — pairs of parcels of the same sub-zone whose
-//! boundaries come within `tolerance` of each other without coinciding (a vertex 1 mm to 5 cm off
-//! the neighbour's edge, open or closed), and overlaps below TOPO-01's thresholds. A coverage with
+//! boundaries run along each other within `tolerance` without coinciding (an edge whose two ends
+//! lie within `tolerance` of the neighbour's boundary, a vertex of it 1 mm to 5 cm off; corners of
+//! diagonal neighbours that merely come close do not count), and overlaps below TOPO-01's
+//! thresholds (deeper than the 1 mm snap). A coverage with
 //! such edges is not edge-matched: snapping (or `ST_CoverageClean`) is needed before the sub-zone
 //! can be maintained as a coverage. The finding is keyed by the sub-zone code (ZDDM characters
 //! 1-12), not tied to a row, `value` = number of unmatched parcel pairs, located at the worst one
