@@ -41,7 +41,8 @@ for epsg in 2384 2363; do
    "$BENCH_PY" "$BENCH_DIR/proj_pipeline.py" "$world/operator/xian80_to_cgcs2000.toml" "$epsg" --gdal > "$secrets/ct-$epsg.opt")
 done
 
-# 2. ogr2ogr: four loads into one GeoPackage (two layers), as a user would type them
+# 2. ogr2ogr: four loads into one GeoPackage (two layers), as a user would type them;
+# -unsetFieldWidth because the districts' DBF widths differ (MJDW C2 vs C6): GDAL would warn per row
 say "ogr2ogr: load + reproject (-ct, the explicit 7-parameter pipeline) ..."
 gpkg="$run/out/ogr2ogr.gpkg"
 rm -f "$gpkg"
@@ -54,7 +55,7 @@ for spec in "laiwu/ZD.shp ZDJBXX 2384" "gangcheng/ZongDi.shp ZDJBXX 2363" \
   case " ${seen:-} " in *" $2 "*) mode+=(-append -addfields) ;; esac
   seen="${seen:-} $2"
   "$BENCH_PY" "$BENCH_DIR/measure.py" --out "$results/measure-ogr2ogr-$i.json" --label "ogr2ogr $1" -- \
-    ogr2ogr -f GPKG "${mode[@]}" "$gpkg" "$world/$1" -nln "$2" -nlt PROMOTE_TO_MULTI \
+    ogr2ogr -f GPKG "${mode[@]}" "$gpkg" "$world/$1" -nln "$2" -nlt PROMOTE_TO_MULTI -unsetFieldWidth \
     -oo ENCODING=CP936 -s_srs "EPSG:$3" -t_srs EPSG:4548 --optfile "$secrets/ct-$3.opt"
   i=$((i + 1))
 done

@@ -4,6 +4,7 @@
 #   CADASTRA_BENCH_SEED=S    world seed (default 2019, the committed world's)
 #   CADASTRA_BENCH_REGEN=1   regenerate cached worlds
 #   CADASTRA_BENCH_SAMPLE_MS sampling period of the RSS sampler (default 100)
+#   CADASTRA_BIN, READ_BENCH_BIN  use these binaries instead of building them
 
 BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BENCH_DIR="$BENCH_ROOT/scripts/bench"
@@ -22,6 +23,10 @@ bench_profile_dir() {
 
 # build the cadastra CLI (and the benches crate's reader when asked) once per script
 bench_build() {
+  if [ -n "${CADASTRA_BIN:-}" ]; then   # a given binary: no build
+    say "using $CADASTRA_BIN"
+    return 0
+  fi
   local flags=(-q)
   [ "${CADASTRA_PROFILE:-release}" = "dev" ] || flags+=(--release)
   say "building cadastra ($(bench_profile_dir)) in $CARGO_TARGET_DIR ..."
@@ -30,6 +35,7 @@ bench_build() {
 }
 
 bench_build_reader() {
+  [ -z "${READ_BENCH_BIN:-}" ] || return 0
   local flags=(-q)
   [ "${CADASTRA_PROFILE:-release}" = "dev" ] || flags+=(--release)
   (cd "$BENCH_ROOT" && cargo build "${flags[@]}" -p cadastra-benches --bin cadastra-read-bench)
@@ -115,7 +121,14 @@ ensure_venv() {
     say "SKIPPED GeoPandas: cannot create a venv with $BENCH_PY (Debian: apt-get install python3-venv)"
     return 1
   fi
-  if ! timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check --timeout 30 --retries 2 \
+  # a quick look at the package index first, so that an unreachable PyPI costs seconds, not minutes
+  if ! timeout 60 "$venv/bin/pip" index versions geopandas --disable-pip-version-check --timeout 10 \
+      --retries 0 > /dev/null 2>&1; then
+    say "SKIPPED GeoPandas: the Python package index (PyPI) is unreachable"
+    rm -rf "$venv"
+    return 1
+  fi
+  if ! timeout 900 "$venv/bin/pip" install -q --disable-pip-version-check --timeout 30 --retries 2 \
       "geopandas>=1.0" "shapely>=2.0" "pyogrio>=0.7" "pyproj>=3.6" >&2; then
     say "SKIPPED GeoPandas: pip could not install geopandas/shapely/pyogrio/pyproj (PyPI unreachable?)"
     rm -rf "$venv"

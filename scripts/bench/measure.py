@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run a command and measure it: wall time, CPU time and peak RSS from /usr/bin/time -v (when
 present), the machine's load average before and after, and the command's RSS sampled every
-CADASTRA_BENCH_SAMPLE_MS ms (default 100) from /proc, so that peaks can be attributed to stages.
+CADASTRA_BENCH_SAMPLE_MS ms (default 100) from /proc together with its CPU seconds, so that
+peaks and CPU time can be attributed to stages (samples: [seconds since start, RSS kB, CPU s]).
 
     measure.py --out RESULT.json [--stdout FILE] [--label TEXT] -- COMMAND ARGS...
 
@@ -43,6 +44,19 @@ def status_kb(pid):
                 if k in ("VmRSS", "VmHWM"):
                     vals[k] = int(v.split()[0])
             return vals.get("VmRSS", 0), vals.get("VmHWM", 0)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a process (all its threads) so far, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return (int(rest[11]) + int(rest[12])) / TICK
     except (OSError, ValueError, IndexError):
         return None
 
@@ -99,8 +113,9 @@ def main():
             target = (children(proc.pid) or [None])[0] if use_time else proc.pid
         if target is not None:
             st = status_kb(target)
-            if st is not None:
-                samples.append([round(time.monotonic() - t0, 3), st[0]])
+            cpu = cpu_s(target)
+            if st is not None and cpu is not None:
+                samples.append([round(time.monotonic() - t0, 3), st[0], round(cpu, 2)])
                 hwm = max(hwm, st[1])
         time.sleep(period)
     wall = time.monotonic() - t0

@@ -9,7 +9,9 @@
 Stage times are the run summary's `timings` (cadastra-pipeline run.rs); `joins` and `outputs`
 are not timed by the pipeline and are derived (marked ≈): joins end at the newest file in
 out/joins/, outputs are what remains of `total`. Peak RSS per stage is the largest sampled
-VmRSS inside the stage's window; the run's peak is /usr/bin/time -v's maximum RSS.
+VmRSS inside the stage's window, CPU s the process's CPU seconds (all threads) spent in it; the
+run's peak is /usr/bin/time -v's maximum RSS. On a loaded machine wall time > CPU time / threads:
+compare CPU seconds too.
 Standard library only.
 """
 import argparse
@@ -88,8 +90,26 @@ def check(ok, text):
 
 # ---------------------------------------------------------------- record
 def peak_in(samples, lo, hi, period=0.15):
-    v = [kb for t, kb in samples if lo - 1e-9 <= t <= hi + period]
+    v = [x[1] for x in samples if lo - 1e-9 <= x[0] <= hi + period]
     return max(v) if v else None
+
+
+def cpu_at(samples, t):
+    """CPU seconds used by time t (linear between samples), None without CPU samples."""
+    pts = [(x[0], x[2]) for x in samples if len(x) > 2]
+    if not pts:
+        return None
+    if t <= pts[0][0]:
+        return pts[0][1] * max(t, 0) / pts[0][0] if pts[0][0] > 0 else pts[0][1]
+    for (t0, c0), (t1, c1) in zip(pts, pts[1:]):
+        if t0 <= t <= t1:
+            return c0 + (c1 - c0) * (t - t0) / (t1 - t0) if t1 > t0 else c1
+    return pts[-1][1]
+
+
+def cpu_in(samples, lo, hi):
+    a, b = cpu_at(samples, lo), cpu_at(samples, hi)
+    return None if a is None or b is None else round(max(0.0, b - a), 2)
 
 
 def record(a):
@@ -115,7 +135,8 @@ def record(a):
         end += tw
     w.append(("outputs", end, a0 + total, max(0.0, a0 + total - end), True))
     samples = m.get("samples", [])
-    stages = [{"stage": n, "s": round(d, 3), "derived": der, "peak_rss_kb": peak_in(samples, lo, hi)}
+    stages = [{"stage": n, "s": round(d, 3), "derived": der, "peak_rss_kb": peak_in(samples, lo, hi),
+               "cpu_s": cpu_in(samples, lo, hi)}
               for n, lo, hi, d, der in w]
     rec = {
         "parcels_world": a.parcels,
@@ -152,7 +173,8 @@ def stage_table(recs):
     head = f"  {'stage':<24}" + "".join(f"{'t=' + str(t) + ' s':>10}" for t in ts)
     if len(ts) > 1:
         head += f"{'speed-up':>10}"
-    head += f"{'items/s t=' + str(hi):>16}" + "".join(f"{'RSS MiB t=' + str(t):>15}" for t in ts)
+    head += f"{'items/s t=' + str(hi):>16}" + "".join(f"{'CPU s t=' + str(t):>12}" for t in ts)
+    head += "".join(f"{'RSS MiB t=' + str(t):>15}" for t in ts)
     lines = [head]
     for name in names:
         row = {t: next((s for s in by_t[t]["stages"] if s["stage"] == name), None) for t in ts}
@@ -164,12 +186,14 @@ def stage_table(recs):
             line += f"{fmt(sp, '.2f') + ('x' if sp else ''):>10}"
         sec = row[hi]["s"] if row[hi] else 0
         line += f"{fmt(r0['items'] / sec if sec > 0.05 else None, ',.0f'):>16}"
+        line += "".join(f"{fmt(row[t].get('cpu_s') if row[t] else None, '.1f'):>12}" for t in ts)
         line += "".join(f"{fmt(mib(row[t]['peak_rss_kb']) if row[t] else None, '.0f'):>15}" for t in ts)
         lines.append(line)
     line = f"  {'total (run summary)':<24}" + "".join(f"{by_t[t]['total_s']:>10.2f}" for t in ts)
     if len(ts) > 1:
         line += f"{by_t[min(ts)]['total_s'] / by_t[hi]['total_s']:>9.2f}x"
-    line += f"{r0['items'] / r0['total_s']:>16,.0f}" + "".join(f"{mib(by_t[t]['max_rss_kb']):>15.0f}" for t in ts)
+    line += f"{r0['items'] / r0['total_s']:>16,.0f}" + "".join(f"{by_t[t]['cpu_s']:>12.1f}" for t in ts)
+    line += "".join(f"{mib(by_t[t]['max_rss_kb']):>15.0f}" for t in ts)
     lines.append(line)
     for t in ts:
         r = by_t[t]
@@ -215,8 +239,8 @@ def bench(a):
         per_m = mb / (r["parcels"] / 1e6)
         tgt = f"target <= {T_MEM_MB:.0f} MB at 1M" if big >= 1_000_000 else "target applies at 1M"
         ok = mb <= T_MEM_MB * max(1.0, big / 1e6) if big >= 1_000_000 else True
-        out.append(check(ok, f"peak RSS at {big:,}, {t} thread(s): {mb:,.0f} MB = {per_m:,.0f} MB per million "
-                             f"parcels read ({tgt})"))
+        per = f" = {per_m:,.0f} MB per million parcels read" if r["parcels"] >= 100_000 else ""
+        out.append(check(ok, f"peak RSS at {big:,}, {t} thread(s): {mb:,.0f} MB{per} ({tgt})"))
     print("\n".join(out))
     with open(os.path.join(a.dir, "report.txt"), "w") as f:
         f.write("\n".join(out) + "\n")
