@@ -108,6 +108,12 @@ fn now_iso() -> String {
 
 /// Open the registry named by `spec` (a path, or a postgresql:// URL).
 pub fn open_registry(spec: &str) -> Result<Box<dyn Registry>, RegistryError> {
+    if spec.trim().is_empty() {
+        return Err(RegistryError::Path {
+            path: "--registry".into(),
+            message: "empty: give a GeoPackage path or a postgresql:// URL".into(),
+        });
+    }
     if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
         return Ok(Box::new(cadastra_io::postgis::PgRegistry::connect(
             spec,
@@ -296,6 +302,13 @@ pub fn run(
         path: opts.out_dir.display().to_string(),
         message: e.to_string(),
     })?;
+    if opts.write && opts.registry.trim().is_empty() {
+        return Err(RegistryError::Path {
+            path: "--registry".into(),
+            message: "empty: give a GeoPackage path or a postgresql:// URL".into(),
+        }
+        .into());
+    }
     let _lock = if opts.write {
         Some(crate::lock::RegistryLock::acquire(&opts.registry)?)
     } else {
