@@ -859,8 +859,9 @@ fn format_zone(src: Source, z: &ZoneOut, zjd: bool, b: &Bases) -> Result<Formatt
             f.zrz.push((rec, bd.legacy_ring.clone()));
         }
     }
-    // house units
-    for u in &z.units {
+    // house units (none for the 房地一体 survey: its buildings are not delivered either, so units
+    // there would be orphans in an otherwise clean world)
+    for u in z.units.iter().filter(|_| !zjd) {
         f.sheet1.push(vec![
             Cell::Text(u.bdcdyh.clone()),
             Cell::Text(u.zrzh.clone()),
