@@ -7,6 +7,7 @@ use cadastra_model::Geom;
 pub(crate) mod area01_registered_area;
 pub(crate) mod area02_graphical_area;
 pub(crate) mod area03_block_area;
+pub(crate) mod area04_registration_crs;
 pub(crate) mod area05_house_areas;
 pub(crate) mod area06_area_unit;
 pub(crate) mod attr01_mandatory_fields;
@@ -52,6 +53,7 @@ pub static RULES: &[&dyn Rule] = &[
     &area01_registered_area::RegisteredArea,
     &area02_graphical_area::GraphicalArea,
     &area03_block_area::BlockArea,
+    &area04_registration_crs::RegistrationCrs,
     &area05_house_areas::HouseAreas,
     &area06_area_unit::AreaUnit,
     &attr01_mandatory_fields::MandatoryFields,
@@ -150,6 +152,7 @@ fn module_doc(id: &str) -> String {
         ("AREA-01", include_str!("area01_registered_area.rs")),
         ("AREA-02", include_str!("area02_graphical_area.rs")),
         ("AREA-03", include_str!("area03_block_area.rs")),
+        ("AREA-04", include_str!("area04_registration_crs.rs")),
         ("AREA-05", include_str!("area05_house_areas.rs")),
         ("AREA-06", include_str!("area06_area_unit.rs")),
         ("ATTR-01", include_str!("attr01_mandatory_fields.rs")),
