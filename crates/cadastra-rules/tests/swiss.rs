@@ -53,10 +53,11 @@ fn swiss_municipalities_as_one_sub_zone() {
     for g in &gaps {
         let f = &g.finding;
         println!(
-            "{} {} / {:?} area {:.0} m² at ({:.0}, {:.0})",
+            "{} {} / {:?} area {:.0} m², width {:.0} m at ({:.0}, {:.0})",
             f.code(),
             f.feature_key,
             f.other_key,
+            f.geom.as_ref().map_or(0.0, cadastra_geom::shape::area),
             f.value.unwrap_or(0.0),
             f.x.unwrap_or(0.0),
             f.y.unwrap_or(0.0)
@@ -94,7 +95,8 @@ fn swiss_municipalities_as_one_sub_zone() {
             && (1_280_000.0..1_290_000.0).contains(&f.y.unwrap_or(0.0))
     });
     let a = busingen
-        .and_then(|g| g.finding.value)
+        .and_then(|g| g.finding.geom.as_ref())
+        .map(cadastra_geom::shape::area)
         .expect("the Büsingen enclave is a gap");
     assert!((7.0e6..8.0e6).contains(&a), "Büsingen area {a}");
 }

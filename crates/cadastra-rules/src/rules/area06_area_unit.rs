@@ -4,7 +4,8 @@
 //! A parcel is reported when its ZDMJ fails AREA-01's 2σ tolerance in the declared unit but
 //! agrees with the drawn area within 2σ plus the stored value's rounding (converted to m²) in
 //! another unit; AREA-01 then stays silent for it. Invalid geometries are skipped (GEOM-01).
-//! `value` = the implied area in m², `tolerance` = the 2σ tolerance.
+//! `value` = |implied area − drawn area| (m²) in the fitting unit, `tolerance` = 2σ plus the
+//! rounding in that unit; the message gives the implied area and the fix.
 //!
 //! Sub-codes: W01 ZDMJ is in another unit than MJDW declares.
 //!
@@ -64,7 +65,9 @@ impl Rule for AreaUnit {
             };
             let (declared, actual) = (unit_name(&c.mjdw), unit_name(unit));
             let (z, drawn) = (c.zdmj, c.drawn);
-            let tol = 2.0 * c.sigma;
+            let tol = 2.0 * c.sigma
+                + crate::util::stored_rounding(c.zdmj)
+                    * crate::util::unit_factor(Some(unit)).unwrap_or(1.0);
             emit(
                 cx.at(
                     ID,
@@ -80,7 +83,7 @@ impl Rule for AreaUnit {
                         declared.1, actual.1, implied / crate::util::unit_factor(Some(&c.mjdw)).unwrap_or(1.0)
                     ),
                 )
-                .value(implied, Some(tol)),
+                .value((implied - drawn).abs(), Some(tol)),
             );
         }
         Ok(())

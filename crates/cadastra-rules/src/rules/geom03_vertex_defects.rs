@@ -1,6 +1,7 @@
 //! GEOM-03 vertex-defects: duplicate consecutive vertices, zero-length segments and spikes within
 //! the snap distance (cadastra-geom `shape::vertex_defects`) — W, one finding per feature and kind,
-//! located at the first defect, `value` = the number of defects.
+//! located at the first defect, `value` = the smallest defect size (segment length, spike base
+//! width, 0 for duplicates) against `tolerance` = `snap`, the count in the message.
 //!
 //! Checked on every non-empty parcel and building, valid or not (a spike often explains a
 //! GEOM-01 finding). Repair snaps them away; boundary points are never moved.
@@ -17,8 +18,8 @@ use rayon::prelude::*;
 
 pub(crate) struct VertexDefects;
 
-/// Per defect kind: how many, and where the first one is.
-type PerKind = [(usize, Option<(f64, f64)>); 3];
+/// Per defect kind: how many, where the first one is, the smallest size.
+type PerKind = [(usize, Option<(f64, f64)>, f64); 3];
 const ID: RuleId = RuleId("GEOM-03");
 const SNAP: Opt = Opt {
     key: "snap",
@@ -96,7 +97,7 @@ impl Rule for VertexDefects {
                     if d.is_empty() {
                         return None;
                     }
-                    let mut k = [(0usize, None); 3];
+                    let mut k: PerKind = [(0, None, f64::INFINITY); 3];
                     for x in d {
                         let i = match x.kind {
                             VertexDefectKind::DuplicateVertex => 0,
@@ -105,6 +106,7 @@ impl Rule for VertexDefects {
                         };
                         k[i].0 += 1;
                         k[i].1.get_or_insert((x.at.x, x.at.y));
+                        k[i].2 = k[i].2.min(x.size);
                     }
                     Some((r, k))
                 })
@@ -115,7 +117,7 @@ impl Rule for VertexDefects {
                     ("W02", "短于容差的线段", "segments not longer than the snap"),
                     ("W03", "尖刺", "spikes"),
                 ];
-                for ((n, at), (code, zh, en)) in k.into_iter().zip(what) {
+                for ((n, at, size), (code, zh, en)) in k.into_iter().zip(what) {
                     if n == 0 {
                         continue;
                     }
@@ -124,13 +126,13 @@ impl Rule for VertexDefects {
                         code,
                         li,
                         r,
-                        format!("{zh}{n}处(容差{snap}米)"),
-                        format!("{n} {en} (snap {snap} m)"),
+                        format!("{zh}{n}处(最小{size:.4}米, 容差{snap}米)"),
+                        format!("{n} {en} (smallest {size:.4} m, snap {snap} m)"),
                     );
                     if let Some((x, y)) = at {
                         f = f.xy(x, y);
                     }
-                    emit(f.value(n as f64, Some(snap)));
+                    emit(f.value(size, Some(snap)));
                 }
             }
         }

@@ -9,7 +9,7 @@
 //! - width ≤ `min_width` (1 mm): below the digitising snap (e.g. a deliberate T-junction whose
 //!   vertex lies within a millimetre of the other edge) — not reported;
 //! - width ≤ `sliver_max_width`: a sliver to close automatically — I01 (`report_slivers`);
-//! - wider: a gap — W01, with its area (`value`, m²) and width in the message.
+//! - wider: a gap — W01, with its area and width in the message.
 //!
 //! Invalid parcels (GEOM-01) are left out of the union; a gap whose interior lies in such a
 //! parcel's envelope is reported as I02 (the gap is the invalid parcel itself, GEOM-01 has the
@@ -17,8 +17,9 @@
 //! excused.
 //!
 //! The finding names the two parcels sharing the longest boundary with the gap (the one whose drawn
-//! area departs more from its ZDMJ first), carries the gap polygon (its holes are islands) and is
-//! located inside the gap.
+//! area departs more from its ZDMJ first), carries the gap polygon (its holes are islands), is
+//! located inside the gap, and has `value` = the gap's width (m) against `tolerance` =
+//! `sliver_max_width`.
 //!
 //! Sub-codes: W01 gap, I01 sliver, I02 gap left by an invalid parcel.
 //!
@@ -222,7 +223,7 @@ impl Rule for ParcelGap {
                 if let Some(o) = other {
                     f = f.other(o);
                 }
-                emit(f.geom(g.geom).value(area, Some(sliver_w)));
+                emit(f.geom(g.geom).value(width, Some(sliver_w)));
             }
         }
         Ok(())
@@ -345,7 +346,14 @@ mod tests {
             "TOPO-02",
             &["TOPO-02-W01 371202001001GB00005 371202001001GB00006"],
         );
-        assert!((f[0].finding.value.unwrap() - 5.0).abs() < 1e-9);
+        let area = |f: &crate::RuleFinding| {
+            cadastra_geom::shape::area(f.finding.geom.as_ref().expect("gap geometry"))
+        };
+        assert!((area(&f[0]) - 5.0).abs() < 1e-9);
+        assert!(
+            (f[0].finding.value.unwrap() - 10.0 / 21.0).abs() < 1e-9,
+            "width 2·area/perimeter"
+        );
         assert!(f[0].finding.geom.is_some());
         check(
             &[block(false, 0.02)],
@@ -366,7 +374,7 @@ mod tests {
             "TOPO-02",
             &["TOPO-02-W01 371202001001GB00002 371202001001GB00004"],
         );
-        assert!((f[0].finding.value.unwrap() - 100.0).abs() < 1e-9);
+        assert!((area(&f[0]) - 100.0).abs() < 1e-9);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! thresholds (deeper than the 1 mm snap). A coverage with
 //! such edges is not edge-matched: snapping (or `ST_CoverageClean`) is needed before the sub-zone
 //! can be maintained as a coverage. The finding is keyed by the sub-zone code (ZDDM characters
-//! 1-12), not tied to a row, `value` = number of unmatched parcel pairs, located at the worst one
-//! (largest offset), with the worst pair named in the message.
+//! 1-12), not tied to a row, `value` = the largest offset (m) against `tolerance`, located at the
+//! worst place, with the number of unmatched parcel pairs and the worst pair in the message.
 //!
 //! Sub-codes: W01 sub-zone is not a valid coverage.
 //!
@@ -152,7 +152,7 @@ impl Rule for Coverage {
                     format!("sub-zone {z} is not a valid coverage: {n} parcel pairs with unmatched edges (off by up to {tol} m or overlapping slightly), worst {w:.3} m (parcels {a} and {b})"),
                 )
                 .xy(v.at.0, v.at.1)
-                .value(n as f64, Some(tol)),
+                .value(w, Some(tol)),
             );
         }
         Ok(())
@@ -213,7 +213,11 @@ mod tests {
             );
         let f = check(&[bad], "TOPO-09", &["TOPO-09-W01 371202001001"]);
         // z1|z2 off by 2 cm, z1/z3 overlap by 5 mm (z3 and z2 only have corners 2 cm apart)
-        assert_eq!(f[0].finding.value, Some(2.0));
+        assert!(
+            (f[0].finding.value.unwrap() - 0.02).abs() < 1e-9,
+            "worst offset 2 cm"
+        );
+        assert!(f[0].finding.message_en.contains(": 2 parcel pairs"));
         assert_eq!(f[0].at, None);
         assert!(
             (f[0].finding.x.unwrap() - 10.0).abs() < 0.05,
