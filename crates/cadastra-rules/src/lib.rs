@@ -7,11 +7,17 @@
 //! - [`run_rules`]: the entry point. Checks each rule's options, lets the enabled rules that apply
 //!   build the shared structures they read ([`Rule::prepare`], sequentially), runs them in
 //!   parallel, applies severity overrides and sorts the findings into their canonical order.
-//! - [`context`]: what rules see: [`Layer`]s, [`RuleOptions`], [`RuleFinding`] and the
-//!   [`RuleContext`] with its shared, lazily built structures (validity per feature, the parcel and
-//!   building sets with their `cadastra_geom::TopoIndex`, key lookups, the parcel pair analysis).
-//! - [`rules`]: one module per rule id, the [`RULES`] registry and the `RULES.md` generator.
-//! - [`util`]: text, date, area-unit and land-use helpers shared by the attribute rules.
+//! - [`context`]: what rules see: [`Layer`]s (columns looked up once through [`context::Field`]),
+//!   [`RuleOptions`] (per-rule options and severity overrides), [`RuleFinding`] (a finding plus
+//!   the row it concerns, with builder methods) and the [`RuleContext`].
+//! - [`shared`]: the structures several rules read, built once per run: validity of every
+//!   feature, the parcel and building sets with their `cadastra_geom::TopoIndex`, sub-zones, key
+//!   indexes, unit-number checks and the parcel pair analysis (overlaps and near misses) that
+//!   TOPO-01, TOPO-08 and TOPO-09 share.
+//! - [`rules`]: one module per rule id (its `//!` header is its specification), the [`RULES`]
+//!   registry and, in tests, the `RULES.md` generator.
+//! - [`util`]: text, date, area-unit, land-use and share helpers of the attribute rules.
+//! - `testkit` (tests only): inline layers and the one `check` helper that calls [`run_rules`].
 //!
 //! Rules see the mapped registry layers of a run ([`Layer`]: source, table, rows with geometry in
 //! EPSG:4548) and emit findings through a callback, each with the layer/row it concerns so the
