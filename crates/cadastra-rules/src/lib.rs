@@ -91,7 +91,7 @@ impl std::fmt::Display for OptValue {
 pub struct Opt {
     pub key: &'static str,
     pub default: OptValue,
-    /// the default is inferred (domain-brief [I]): confirm with the bureau
+    /// the default is inferred (domain-brief tag `[I]`): confirm with the bureau
     pub inferred: bool,
     pub doc: &'static str,
 }
