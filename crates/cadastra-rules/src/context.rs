@@ -237,9 +237,17 @@ impl RuleOptions {
 pub struct RuleFinding {
     pub finding: Finding,
     pub at: Option<(usize, usize)>,
+    /// The partner row of a pair finding (the other overlapping parcel or building): a severity-E
+    /// pair finding concerns both rows, and the run should block this one too.
+    pub also: Option<(usize, usize)>,
 }
 
 impl RuleFinding {
+    /// The partner row of a pair finding (see [`RuleFinding::also`]).
+    pub fn also(mut self, layer: usize, row: usize) -> Self {
+        self.also = Some((layer, row));
+        self
+    }
     /// The partner feature of a pair rule.
     pub fn other(mut self, key: impl Into<String>) -> Self {
         self.finding.other_key = Some(key.into());
@@ -378,6 +386,7 @@ impl<'a> RuleContext<'a> {
                 message_en: en,
             },
             at: Some((layer, row)),
+            also: None,
         }
     }
 
@@ -408,6 +417,7 @@ impl<'a> RuleContext<'a> {
                 message_en: en,
             },
             at: None,
+            also: None,
         }
     }
 

@@ -214,5 +214,9 @@ pub fn run_rules(layers: &[Layer<'_>], options: &RuleOptions) -> Validation {
 
 /// A finding with the (layer, row) it concerns, if it concerns one row.
 pub fn finding_for(f: Finding, at: Option<(usize, usize)>) -> RuleFinding {
-    RuleFinding { finding: f, at }
+    RuleFinding {
+        finding: f,
+        at,
+        also: None,
+    }
 }

@@ -7,7 +7,8 @@
 //! shape, no check character); 8 统一社会信用代码, and 7 营业执照 when 18 characters — GB 32100
 //! (W03); 6 组织机构代码 — GB 11714 (W04). Numbers whose shape does not fit the type are ATTR-05's.
 //! Full-width digits and a lower-case x are normalised before checking (ATTR-05 lists them).
-//! Messages show the number masked (first and last 4 characters); findings are keyed by QLRKEY.
+//! Messages show the number masked (first and last 4 characters); findings are keyed by QLRKEY,
+//! with the holder's unit (BDCDYH) as `other_key`.
 //!
 //! Sub-codes: W01 wrong 身份证 check character, W02 impossible birth date, W03 wrong USCC check
 //! character, W04 wrong organisation-code check character, I01 15-digit legacy 身份证.
@@ -131,7 +132,7 @@ impl Rule for IdCheck {
         emit: &mut dyn FnMut(RuleFinding),
     ) -> Result<(), RuleError> {
         for (li, l) in cx.layers_of("QLR") {
-            let (zjzl, zjh) = (l.field("ZJZL"), l.field("ZJH"));
+            let (zjzl, zjh, unit) = (l.field("ZJZL"), l.field("ZJH"), l.field("BDCDYH"));
             let found: Vec<(usize, (&str, &str, &str), String)> = (0..l.len())
                 .into_par_iter()
                 .with_min_len(1024)
@@ -142,14 +143,18 @@ impl Rule for IdCheck {
                 })
                 .collect();
             for (r, (sub, zh, en), masked) in found {
-                emit(cx.at(
+                let mut f = cx.at(
                     ID,
                     sub,
                     li,
                     r,
                     format!("{zh}: {masked}"),
                     format!("{en}: {masked}"),
-                ));
+                );
+                if let Some(u) = unit.value(r) {
+                    f = f.other(u);
+                }
+                emit(f);
             }
         }
         Ok(())

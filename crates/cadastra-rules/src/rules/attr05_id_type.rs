@@ -7,7 +7,8 @@
 //! number is a valid 身份证 or credit code, the message suggests the type. W02 lists numbers that
 //! need normalising (full-width characters, inner blanks, lower-case letters such as `x`), W03
 //! holder names that hold an identity number (ID stored in the name field; the name is never
-//! shown). Numbers appear masked; findings are keyed by QLRKEY.
+//! shown). Numbers appear masked; findings are keyed by QLRKEY, with the holder's unit (BDCDYH)
+//! as `other_key`.
 //!
 //! Sub-codes: W01 ZJH shape does not fit ZJZL, W02 ZJH needs normalising, W03 name field holds an
 //! identity number.
@@ -112,7 +113,12 @@ impl Rule for IdType {
         emit: &mut dyn FnMut(RuleFinding),
     ) -> Result<(), RuleError> {
         for (li, l) in cx.layers_of("QLR") {
-            let (zjzl, zjh, qlrmc) = (l.field("ZJZL"), l.field("ZJH"), l.field("QLRMC"));
+            let (zjzl, zjh, qlrmc, unit) = (
+                l.field("ZJZL"),
+                l.field("ZJH"),
+                l.field("QLRMC"),
+                l.field("BDCDYH"),
+            );
             let found: Vec<(usize, &str, String, String)> = (0..l.len())
                 .into_par_iter()
                 .with_min_len(1024)
@@ -156,7 +162,11 @@ impl Rule for IdType {
                 })
                 .collect();
             for (r, sub, zh, en) in found {
-                emit(cx.at(ID, sub, li, r, zh, en));
+                let mut f = cx.at(ID, sub, li, r, zh, en);
+                if let Some(u) = unit.value(r) {
+                    f = f.other(u);
+                }
+                emit(f);
             }
         }
         Ok(())

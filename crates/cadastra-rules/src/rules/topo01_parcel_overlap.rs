@@ -12,7 +12,8 @@
 //! (Hausdorff distance ≤ `duplicate_tolerance`) are a duplicate (E02) rather than an overlap.
 //!
 //! The finding names first the parcel whose drawn area departs more from its registered ZDMJ (the
-//! likelier culprit, and the row that is blocked), the other as `other_key`; it carries the
+//! likelier culprit, and the row that is blocked; the partner row is in `also`, for the run to
+//! block as well), the other as `other_key`; it carries the
 //! overlap polygon, `value` = overlap area (m²), `tolerance` = `min_area`.
 //!
 //! Sub-codes: E01 overlap, E02 duplicate geometry.
@@ -137,8 +138,10 @@ impl Rule for ParcelOverlap {
                     format!("overlaps parcel {other} by {area:.2} m² (about {width:.3} m wide, reaching {depth:.3} m in)"),
                 )
             };
+            let (lb, rb) = p.layer_row(b);
             emit(
                 f.other(other)
+                    .also(lb, rb)
                     .geom(geom.clone())
                     .value(*area, Some(min_area)),
             );
@@ -164,6 +167,11 @@ mod tests {
             // 5 mm into A: noise, left to TOPO-09
             .row(&[("ZDDM", "D")], Some(rect(-10.0, 0.0, 0.005, 30.0)));
         let f = check(&[l], "TOPO-01", &["TOPO-01-E01 C B"]);
+        assert_eq!(
+            (f[0].at, f[0].also),
+            (Some((0, 2)), Some((0, 1))),
+            "C blocked, B too"
+        );
         let f = &f[0].finding;
         assert!((f.value.unwrap() - 15.0).abs() < 1e-6);
         assert!(f.geom.is_some());

@@ -7,6 +7,9 @@
 //! noise. Two buildings whose outlines are within `duplicate_tolerance` (Hausdorff distance) are
 //! a duplicate. Invalid geometries are left to GEOM-01.
 //!
+//! The finding concerns the first building of the pair (`at`), the second is `other_key` and its
+//! row is in `also` (an E finding should block both).
+//!
 //! Sub-codes: E01 overlap (`value` = area m², the overlap polygon as geometry), E02 duplicate.
 //!
 //! Options: `min_area` (m², default 0.01 [I]), `min_width` (m, default 0.01 [I]),
@@ -135,7 +138,8 @@ impl Rule for BuildingOverlap {
                     format!("overlaps building {other} by {a:.2} m²"),
                 )
             };
-            emit(f.other(other).geom(g).value(a, Some(min_area)));
+            let (lj, rj) = b.layer_row(j);
+            emit(f.other(other).also(lj, rj).geom(g).value(a, Some(min_area)));
         }
         Ok(())
     }
