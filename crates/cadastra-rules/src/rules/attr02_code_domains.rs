@@ -12,16 +12,23 @@
 //! Sub-codes: E01 code outside its domain (key field), W01 code outside its domain (descriptive
 //! field), W02 land-use classification version missing or unknown (per layer).
 //!
-//! Options: none.
+//! Options: `key_domains` (the domains whose violations are E01, comma-separated; default
+//! `QLLX,QLXZ,QSZT,MJDW,YT,QLSDFS,ZJZL`).
 
-use crate::{Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
+use crate::{Opt, OptValue, Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
 use cadastra_model::codelist::{codelists, CodeList};
 use cadastra_model::{RuleId, Severity};
 use std::collections::BTreeMap;
 
 pub(crate) struct CodeDomains;
 const ID: RuleId = RuleId("ATTR-02");
-const KEY_DOMAINS: &[&str] = &["QLLX", "QLXZ", "QSZT", "MJDW", "YT", "QLSDFS", "ZJZL"];
+const KEY_DOMAINS: Opt = Opt {
+    key: "key_domains",
+    default: OptValue::Str("QLLX,QLXZ,QSZT,MJDW,YT,QLSDFS,ZJZL"),
+    inferred: false,
+    doc:
+        "domains whose out-of-domain codes are E01 (the row cannot be interpreted); others are W01",
+};
 
 impl Rule for CodeDomains {
     fn id(&self) -> RuleId {
@@ -58,6 +65,9 @@ impl Rule for CodeDomains {
             },
         ]
     }
+    fn options(&self) -> &'static [Opt] {
+        &[KEY_DOMAINS]
+    }
     fn needs(&self) -> &'static str {
         "a layer with coded fields"
     }
@@ -71,6 +81,11 @@ impl Rule for CodeDomains {
         cx: &RuleContext<'_>,
         emit: &mut dyn FnMut(RuleFinding),
     ) -> Result<(), RuleError> {
+        let key_domains: Vec<String> = cx
+            .opt_str(ID, &KEY_DOMAINS)
+            .split(',')
+            .map(|d| d.trim().to_string())
+            .collect();
         let cl = codelists();
         for (li, l) in cx.layers.iter().enumerate() {
             let fields: Vec<(&str, &str, crate::context::Field<'_>)> = l
@@ -127,7 +142,7 @@ impl Rule for CodeDomains {
                     let Some(list) = list else { continue };
                     if !list.contains(v) {
                         let item = format!("{name}={v}");
-                        if KEY_DOMAINS.contains(domain) {
+                        if key_domains.iter().any(|k| k == domain) {
                             key.push(item);
                         } else {
                             desc.push(item);

@@ -13,62 +13,109 @@
 //! Legacy 2007 land-use codes are compared through the 2007→2017 crosswalk; unknown codes are
 //! ATTR-02's. One finding per row and sub-code.
 //!
-//! Options: none.
+//! Options — the pairings above, as editable tables (all [I]): `qllx_by_type`, `yt_by_type`,
+//! `yt_by_qllx`, `ownership_by_qllx`, `qlxz_by_ownership`. A table is `key:values` entries
+//! separated by `;`; keys and values are comma-separated (parcel-type keys may be written as one
+//! run of letters, `BSX`); land-use and QLXZ values match as prefixes (`01` = every 01xx code),
+//! right types exactly; `!` before the values negates them (`3,4,7,8:!01,02,03,04` = not
+//! farmland). Keys not in a table are not checked. A table that does not parse stops the rule.
 
 use crate::util::land_use_2017;
-use crate::{Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
+use crate::{Opt, OptValue, Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
 use cadastra_model::{RuleId, Severity};
 
 pub(crate) struct CodeCoherence;
 const ID: RuleId = RuleId("ATTR-03");
 
-const FARMLAND: &[&str] = &["01", "02", "03", "04", "1104", "1202", "1203"];
-const CONSTRUCTION: &[&str] = &["05", "06", "07", "08", "09", "10", "1109", "1201"];
+const QLLX_BY_TYPE: Opt = Opt {
+    key: "qllx_by_type",
+    default: OptValue::Str(
+        "A:1; BSX:3,4,7,8; C:5,6; D:9; E:9,10; F:9,13; L:11,12; N:9,13,14; H:15,16; G:17,18",
+    ),
+    inferred: true,
+    doc: "right types allowed per parcel type (second ZDTZM character)",
+};
+const YT_BY_TYPE: Opt = Opt {
+    key: "yt_by_type",
+    default: OptValue::Str(
+        "C:0702; D:01; EL:03; F:04; N:01,02,03,04,1104,1202,1203; BSX:05,06,07,08,09,10,1109,1201",
+    ),
+    inferred: true,
+    doc: "land-use classes (2017 prefixes) allowed per parcel type",
+};
+const YT_BY_QLLX: Opt = Opt {
+    key: "yt_by_qllx",
+    default: OptValue::Str(
+        "5,6:0702; 9:01,02,03,04,1104,1202,1203; 10,11,12:03; 13:04; 3,4,7,8:!01,02,03,04",
+    ),
+    inferred: true,
+    doc: "land-use classes (2017 prefixes) allowed per right type",
+};
+const OWNERSHIP_BY_QLLX: Opt = Opt {
+    key: "ownership_by_qllx",
+    default: OptValue::Str("2,3,4:G; 1,5,6,7,8:J"),
+    inferred: true,
+    doc: "land ownership (first ZDTZM character; Z always passes) required per right type",
+};
+const QLXZ_BY_OWNERSHIP: Opt = Opt {
+    key: "qlxz_by_ownership",
+    default: OptValue::Str("G:1; J:2,106,107"),
+    inferred: true,
+    doc: "right natures (QLXZ prefixes) allowed per land ownership",
+};
 
-fn yt_in(yt: &str, classes: &[&str]) -> bool {
-    classes.iter().any(|c| yt.starts_with(c))
-}
+/// A pairing table: key → (negated, values).
+struct Table(Vec<(String, bool, Vec<String>)>);
 
-/// Allowed QLLX per parcel type (second ZDTZM character); `None` = any.
-fn qllx_for(kind: char) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        'A' => &["1"],
-        'B' | 'S' | 'X' => &["3", "4", "7", "8"],
-        'C' => &["5", "6"],
-        'D' => &["9"],
-        'E' => &["9", "10"],
-        'F' => &["9", "13"],
-        'L' => &["11", "12"],
-        'N' => &["9", "13", "14"],
-        'H' => &["15", "16"],
-        'G' => &["17", "18"],
-        _ => return None,
-    })
-}
-
-/// Allowed land-use classes per parcel type; `None` = any.
-fn yt_for(kind: char) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        'C' => &["0702"],
-        'D' => &["01"],
-        'E' | 'L' => &["03"],
-        'F' => &["04"],
-        'N' => FARMLAND,
-        'B' | 'S' | 'X' => CONSTRUCTION,
-        _ => return None,
-    })
-}
-
-/// Does land use `yt` (2017 code) fit right type `qllx`? `None` = no rule.
-fn yt_fits_qllx(qllx: &str, yt: &str) -> Option<bool> {
-    Some(match qllx {
-        "5" | "6" => yt == "0702",
-        "9" => yt_in(yt, FARMLAND),
-        "10" | "11" | "12" => yt.starts_with("03"),
-        "13" => yt.starts_with("04"),
-        "3" | "4" | "7" | "8" => !yt_in(yt, &["01", "02", "03", "04"]),
-        _ => return None,
-    })
+impl Table {
+    fn parse(text: &str, letter_keys: bool) -> Result<Table, String> {
+        let mut out = Vec::new();
+        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (keys, values) = entry
+                .split_once(':')
+                .ok_or_else(|| format!("entry {entry:?} has no ':'"))?;
+            let values = values.trim();
+            let (neg, values) = match values.strip_prefix('!') {
+                Some(v) => (true, v),
+                None => (false, values),
+            };
+            let values: Vec<String> = values
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if values.is_empty() {
+                return Err(format!("entry {entry:?} has no values"));
+            }
+            let keys: Vec<String> = if letter_keys && !keys.contains(',') {
+                keys.trim().chars().map(String::from).collect()
+            } else {
+                keys.split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            };
+            if keys.is_empty() {
+                return Err(format!("entry {entry:?} has no keys"));
+            }
+            for k in keys {
+                out.push((k, neg, values.clone()));
+            }
+        }
+        Ok(Table(out))
+    }
+    /// Does `value` pass for `key`? `None` when the table has no rule for the key.
+    fn allows(&self, key: &str, value: &str, prefix: bool) -> Option<bool> {
+        let (_, neg, values) = self.0.iter().find(|(k, _, _)| k == key)?;
+        let hit = values.iter().any(|v| {
+            if prefix {
+                value.starts_with(v.as_str())
+            } else {
+                value == v
+            }
+        });
+        Some(hit != *neg)
+    }
 }
 
 impl Rule for CodeCoherence {
@@ -114,6 +161,15 @@ impl Rule for CodeCoherence {
             },
         ]
     }
+    fn options(&self) -> &'static [Opt] {
+        &[
+            QLLX_BY_TYPE,
+            YT_BY_TYPE,
+            YT_BY_QLLX,
+            OWNERSHIP_BY_QLLX,
+            QLXZ_BY_OWNERSHIP,
+        ]
+    }
     fn needs(&self) -> &'static str {
         "parcels (ZDJBXX)"
     }
@@ -125,6 +181,15 @@ impl Rule for CodeCoherence {
         cx: &RuleContext<'_>,
         emit: &mut dyn FnMut(RuleFinding),
     ) -> Result<(), RuleError> {
+        let table = |o: &Opt, letters: bool| {
+            Table::parse(&cx.opt_str(ID, o), letters)
+                .map_err(|e| RuleError(format!("ATTR-03 option {}: {e}", o.key)))
+        };
+        let qllx_by_type = table(&QLLX_BY_TYPE, true)?;
+        let yt_by_type = table(&YT_BY_TYPE, true)?;
+        let yt_by_qllx = table(&YT_BY_QLLX, false)?;
+        let owner_by_qllx = table(&OWNERSHIP_BY_QLLX, false)?;
+        let qlxz_by_owner = table(&QLXZ_BY_OWNERSHIP, true)?;
         for (li, l) in cx.layers_of("ZDJBXX") {
             let (zdtzm, bdcdyh, zddm) = (l.field("ZDTZM"), l.field("BDCDYH"), l.field("ZDDM"));
             let (qllx_f, qlxz_f, yt_f) = (l.field("QLLX"), l.field("QLXZ"), l.field("YT"));
@@ -155,12 +220,10 @@ impl Rule for CodeCoherence {
                     });
                 let tz = tzm.map(|(a, b)| format!("{a}{b}")).unwrap_or_default();
                 if let (Some((own, kind)), Some(q)) = (tzm, qllx) {
-                    let by_kind = qllx_for(kind).is_none_or(|ok| ok.contains(&q));
-                    let by_owner = match q {
-                        "2" | "3" | "4" => own == 'G',
-                        "1" | "5" | "6" | "7" | "8" => own == 'J',
-                        _ => true,
-                    } || own == 'Z';
+                    let (kind, own) = (kind.to_string(), own.to_string());
+                    let by_kind = qllx_by_type.allows(&kind, q, false) != Some(false);
+                    let by_owner =
+                        own == "Z" || owner_by_qllx.allows(q, &own, false) != Some(false);
                     if !by_kind || !by_owner {
                         emit(cx.at(
                             ID,
@@ -173,7 +236,7 @@ impl Rule for CodeCoherence {
                     }
                 }
                 if let (Some((_, kind)), Some(y)) = (tzm, yt) {
-                    if yt_for(kind).is_some_and(|ok| !yt_in(y, ok)) {
+                    if yt_by_type.allows(&kind.to_string(), y, true) == Some(false) {
                         let raw = yt_raw.unwrap_or_default();
                         emit(cx.at(
                             ID,
@@ -186,7 +249,7 @@ impl Rule for CodeCoherence {
                     }
                 }
                 if let (Some(q), Some(y)) = (qllx, yt) {
-                    if yt_fits_qllx(q, y) == Some(false) {
+                    if yt_by_qllx.allows(q, y, true) == Some(false) {
                         let raw = yt_raw.unwrap_or_default();
                         emit(cx.at(
                             ID,
@@ -199,11 +262,7 @@ impl Rule for CodeCoherence {
                     }
                 }
                 if let (Some((own, _)), Some(x)) = (tzm, qlxz) {
-                    let ok = match own {
-                        'G' => x.starts_with('1'),
-                        'J' => x.starts_with('2') || x == "106" || x == "107",
-                        _ => true,
-                    };
+                    let ok = qlxz_by_owner.allows(&own.to_string(), x, true) != Some(false);
                     if !ok {
                         emit(cx.at(
                             ID,
@@ -298,5 +357,39 @@ mod tests {
                 "ATTR-03-W04 371202001002JD00003",
             ],
         );
+    }
+
+    #[test]
+    fn tables_are_options() {
+        let orchard = || {
+            layer("ZDJBXX", "laiwu").row(
+                &[
+                    ("ZDDM", "371202001002JD00003"),
+                    ("QLLX", "9"),
+                    ("QLXZ", "201"),
+                    ("YT", "0201"),
+                ],
+                None,
+            )
+        };
+        check(
+            &[orchard()],
+            "ATTR-03",
+            &["ATTR-03-W02 371202001002JD00003"],
+        );
+        check_with(
+            &[orchard()],
+            "[rules.\"ATTR-03\"]\nyt_by_type = \"C:0702; D:01,02\"",
+            "ATTR-03",
+            &[],
+        );
+        assert!(matches!(
+            outcome(
+                &[orchard()],
+                "[rules.\"ATTR-03\"]\nyt_by_qllx = \"9 01\"",
+                "ATTR-03"
+            ),
+            crate::RuleOutcome::CouldNotRun(_)
+        ));
     }
 }
