@@ -177,6 +177,9 @@ pub fn run_rules(layers: &[Layer<'_>], options: &RuleOptions) -> Validation {
             r.prepare(&cx);
         }
     }
+    cx.shared
+        .sealed
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let results: Vec<(RuleId, RuleOutcome, Vec<RuleFinding>)> = RULES
         .par_iter()
         .zip(plan.par_iter())

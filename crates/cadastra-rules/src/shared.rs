@@ -29,6 +29,10 @@ pub(crate) struct Shared<'a> {
     pairs: OnceLock<Vec<PairInfo>>,
     unit_checks: OnceLock<Vec<UnitCheck>>,
     parcel_attrs: OnceLock<ParcelAttrs<'a>>,
+    /// set once the rules run in parallel: from then on every structure must have been built
+    /// by `Rule::prepare` (lazy initialisation inside the parallel section could re-enter a
+    /// `OnceLock` through rayon's work stealing)
+    pub(crate) sealed: std::sync::atomic::AtomicBool,
 }
 
 /// GEOM-01 validity of one layer's features.
@@ -177,10 +181,24 @@ pub fn layer_class(qlsdfs: Option<&str>, zdtzm: Option<&str>, bdcdyh: Option<&st
     }
 }
 
+/// Guard of the shared structures: in test builds, building one after the rules started running
+/// in parallel is a bug (the rule's `prepare` does not name it).
+fn shared_init<'l, T>(
+    cx: &RuleContext<'_>,
+    lock: &'l OnceLock<T>,
+    what: &str,
+    init: impl FnOnce() -> T,
+) -> &'l T {
+    if lock.get().is_none() && cx.shared.sealed.load(std::sync::atomic::Ordering::Relaxed) {
+        debug_assert!(false, "shared structure {what} built inside the parallel section: add it to the rule's prepare()");
+    }
+    lock.get_or_init(init)
+}
+
 impl<'a> RuleContext<'a> {
     /// GEOM-01 validity of every feature, per layer (empty for layers without geometry).
     pub fn validity(&self) -> &Vec<Validity> {
-        self.shared.validity.get_or_init(|| {
+        shared_init(self, &self.shared.validity, "validity", || {
             self.layers
                 .iter()
                 .map(|l| {
@@ -272,16 +290,16 @@ impl<'a> RuleContext<'a> {
     /// All parcels (ZDJBXX layers). The index is grown by half the widest near-miss search of
     /// TOPO-08 / TOPO-09, so that parcels that almost touch become candidate pairs.
     pub fn parcels(&self) -> &FeatureSet<'a> {
-        self.shared.parcels.get_or_init(|| {
+        shared_init(self, &self.shared.parcels, "parcels", || {
             self.feature_set("ZDJBXX", self.near_range().0.max(self.near_range().1) / 2.0)
         })
     }
 
     /// All buildings (ZRZ layers).
     pub fn buildings(&self) -> &FeatureSet<'a> {
-        self.shared
-            .buildings
-            .get_or_init(|| self.feature_set("ZRZ", 0.0))
+        shared_init(self, &self.shared.buildings, "buildings", || {
+            self.feature_set("ZRZ", 0.0)
+        })
     }
 
     fn key_index(&self, table: &str, field: &str) -> KeyIndex<'a> {
@@ -302,7 +320,7 @@ impl<'a> RuleContext<'a> {
 
     /// Sub-zone and layer class of every parcel (item ids of [`RuleContext::parcels`]).
     pub fn parcel_attrs(&self) -> &ParcelAttrs<'a> {
-        self.shared.parcel_attrs.get_or_init(|| {
+        shared_init(self, &self.shared.parcel_attrs, "parcel_attrs", || {
             let mut a = ParcelAttrs {
                 zone: Vec::new(),
                 class: Vec::new(),
@@ -327,16 +345,16 @@ impl<'a> RuleContext<'a> {
 
     /// Parcels by ZDDM (item ids of [`RuleContext::parcels`]).
     pub fn parcel_keys(&self) -> &KeyIndex<'a> {
-        self.shared
-            .parcel_keys
-            .get_or_init(|| self.key_index("ZDJBXX", "ZDDM"))
+        shared_init(self, &self.shared.parcel_keys, "parcel_keys", || {
+            self.key_index("ZDJBXX", "ZDDM")
+        })
     }
 
     /// Buildings by ZRZH (item ids of [`RuleContext::buildings`]).
     pub fn building_keys(&self) -> &KeyIndex<'a> {
-        self.shared
-            .building_keys
-            .get_or_init(|| self.key_index("ZRZ", "ZRZH"))
+        shared_init(self, &self.shared.building_keys, "building_keys", || {
+            self.key_index("ZRZ", "ZRZH")
+        })
     }
 
     fn enabled(&self, id: cadastra_model::RuleId) -> bool {
@@ -371,7 +389,7 @@ impl<'a> RuleContext<'a> {
     /// coinciding (same 地籍子区 for TOPO-09, different systems for TOPO-08). Pairs of different
     /// 权利设定方式 layers (地上/地下 against 地表) are left out: they may overlap.
     pub fn parcel_pairs(&self) -> &Vec<PairInfo> {
-        self.shared.pairs.get_or_init(|| {
+        shared_init(self, &self.shared.pairs, "parcel_pairs", || {
             let p = self.parcels();
             let (t09, t08) = self.near_range();
             let dup_tol = self.opt_f64(topo01::ID, &topo01::DUPLICATE_TOLERANCE);
@@ -708,7 +726,7 @@ pub fn check_code(s: &str, len: usize) -> Vec<cadastra_model::ids::UnitProblem> 
 impl<'a> RuleContext<'a> {
     /// Unit-number problems of every unit-number field of every layer, sorted by (layer, row).
     pub fn unit_checks(&self) -> &Vec<UnitCheck> {
-        self.shared.unit_checks.get_or_init(|| {
+        shared_init(self, &self.shared.unit_checks, "unit_checks", || {
             let mut out = Vec::new();
             for (li, l) in self.layers.iter().enumerate() {
                 for &(field, len) in unit_fields(l.table, l.def().right) {

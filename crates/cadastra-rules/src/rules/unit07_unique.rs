@@ -55,6 +55,10 @@ impl Rule for Unique {
     fn applies(&self, cx: &RuleContext<'_>) -> bool {
         ["ZDJBXX", "ZRZ", "H"].iter().any(|t| cx.has(t))
     }
+    fn prepare(&self, cx: &RuleContext<'_>) {
+        cx.parcel_keys();
+        cx.building_keys();
+    }
     fn check(
         &self,
         cx: &RuleContext<'_>,
