@@ -288,10 +288,20 @@ impl<'a> RuleContext<'a> {
     }
 
     /// All parcels (ZDJBXX layers). The index is grown by half the widest near-miss search of
-    /// TOPO-08 / TOPO-09, so that parcels that almost touch become candidate pairs.
+    /// TOPO-08 / TOPO-09, so that parcels that almost touch become candidate pairs; its R-tree
+    /// for envelope queries is built here too.
     pub fn parcels(&self) -> &FeatureSet<'a> {
         shared_init(self, &self.shared.parcels, "parcels", || {
-            self.feature_set("ZDJBXX", self.near_range().0.max(self.near_range().1) / 2.0)
+            let set =
+                self.feature_set("ZDJBXX", self.near_range().0.max(self.near_range().1) / 2.0);
+            // cadastra-geom builds the R-tree of `query` lazily, in parallel and behind a
+            // OnceLock: build it here, before rules query it from inside parallel loops
+            // (TOPO-02), where rayon's work stealing could re-enter that OnceLock
+            let _ = set.index.query(&Envelope {
+                min: Coord { x: 0.0, y: 0.0 },
+                max: Coord { x: 0.0, y: 0.0 },
+            });
+            set
         })
     }
 
