@@ -612,20 +612,25 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
             raw_record: raw_json(raw, r),
             raw_geom_wkt: raw.geoms.as_ref().and_then(|g| g[r].as_ref()).map(wkt),
         };
+    // one quarantine entry per record, however many of its fields could not be decoded: a
+    // record is read once (read = loaded + unchanged + held + quarantined counts records)
+    let mut problems_by_row: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for p in &data.problems {
+        problems_by_row.entry(p.row).or_default().push(format!(
+            "field {}: {} (raw bytes {})",
+            p.field, p.reason, p.raw
+        ));
+    }
+    for (row, reasons) in problems_by_row {
         let target = if ctx.targets.len() == 1 {
             ctx.targets[0].1.name.clone()
         } else {
             "-".into()
         };
         *result.read_per_target.entry(target.clone()).or_default() += 1;
-        result.quarantine.push(quarantine(
-            p.row,
-            target,
-            "FMT-02",
-            format!("field {}: {} (raw bytes {})", p.field, p.reason, p.raw),
-            None,
-        ));
+        result
+            .quarantine
+            .push(quarantine(row, target, "FMT-02", reasons.join("; "), None));
     }
     for (rows, counts) in chunks {
         result.cleaning.merge(&counts);
