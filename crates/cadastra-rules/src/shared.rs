@@ -451,7 +451,9 @@ impl<'a> RuleContext<'a> {
                     }
                     let (o1, at1) = near_offset(a, b, &eb, range);
                     let (o2, at2) = near_offset(b, a, &ea, range);
-                    let (offset, at) = if o1 >= o2 { (o1, at1) } else { (o2, at2) };
+                    // the larger offset; on a tie the lower-left place (independent of pair order)
+                    let first = o1 > o2 || (o1 == o2 && (at1.x, at1.y) <= (at2.x, at2.y));
+                    let (offset, at) = if first { (o1, at1) } else { (o2, at2) };
                     (offset > SNAP_M).then_some(PairInfo {
                         i,
                         j,
@@ -587,14 +589,42 @@ impl RuleContext<'_> {
         }
     }
 
-    /// Order a parcel pair for a finding: the likelier culprit first (larger area mismatch; the
-    /// lower item on a tie).
+    /// Order a parcel pair for a finding: the likelier culprit first (larger area mismatch); on
+    /// a tie the smaller key, then the lower-left envelope, so that the order never depends on the
+    /// input order.
     pub fn blame(&self, i: usize, j: usize) -> (usize, usize) {
-        if self.area_mismatch(j) > self.area_mismatch(i) {
-            (j, i)
-        } else {
+        let (mi, mj) = (self.area_mismatch(i), self.area_mismatch(j));
+        let first = match mj.total_cmp(&mi) {
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => {
+                self.item_order(self.parcels(), i, j) != std::cmp::Ordering::Greater
+            }
+        };
+        if first {
             (i, j)
+        } else {
+            (j, i)
         }
+    }
+
+    /// A total order of two items of a set that does not depend on the input order: by key, then
+    /// by the lower-left corner of the envelope, then (identical keys and envelopes) by item.
+    pub fn item_order(&self, set: &FeatureSet<'_>, i: usize, j: usize) -> std::cmp::Ordering {
+        let env = |k: usize| {
+            set.envs
+                .get(k)
+                .copied()
+                .flatten()
+                .map(|e| (e.min.x, e.min.y))
+        };
+        self.item_key(set, i)
+            .cmp(&self.item_key(set, j))
+            .then_with(|| match (env(i), env(j)) {
+                (Some(a), Some(b)) => a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)),
+                _ => std::cmp::Ordering::Equal,
+            })
+            .then(i.cmp(&j))
     }
 
     /// Key of a feature-set item.

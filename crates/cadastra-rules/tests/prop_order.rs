@@ -28,32 +28,16 @@ fn options() -> RuleOptions {
 
 /// Canonical text of the findings; `at` (layer, row) is translated through `layer_names` and
 /// `original_row` back to (table, row in the unshuffled layer).
-///
-/// `tie_blind`: for TOPO-09-W01, leave out which of several equally bad parcel pairs is named as
-/// the worst (location and pair in the message). Known order dependence: TOPO-09 keeps the
-/// first pair at the worst offset in candidate-pair order, and candidate pairs follow the input
-/// order (`topo09_worst_pair_is_order_independent` below shows it).
 fn canonical(
     v: &Validation,
     layer_names: &[&str],
     original_row: &dyn Fn(usize, usize) -> usize,
-    tie_blind: bool,
 ) -> Vec<String> {
     let mut out: Vec<String> = v
         .findings
         .iter()
         .map(|f| {
             let g = &f.finding;
-            if tie_blind && g.code() == "TOPO-09-W01" {
-                let msg = g.message_en.split(", worst").next().unwrap_or("");
-                return format!(
-                    "{} {} {} {:?} {msg}",
-                    g.code(),
-                    g.layer,
-                    g.feature_key,
-                    g.value
-                );
-            }
             let at =
                 f.at.map(|(l, r)| format!("{}#{}", layer_names[l], original_row(l, r)));
             format!(
@@ -115,7 +99,7 @@ proptest! {
             Layer { source: "laiwu_zrz", system: "laiwu", table: "ZRZ", rows: &w.buildings },
         ];
         let one = common::run(&given, &opts, Some(1));
-        let a = canonical(&one, &["ZDJBXX", "ZRZ"], &|_, r| r, true);
+        let a = canonical(&one, &["ZDJBXX", "ZRZ"], &|_, r| r);
 
         // rows shuffled, layers swapped, two threads
         let pp = permutation(w.parcels.len(), shuffle_seed);
@@ -127,7 +111,7 @@ proptest! {
             Layer { source: "laiwu_zd", system: "laiwu", table: "ZDJBXX", rows: &parcels_s },
         ];
         let two = common::run(&swapped, &opts, Some(2));
-        let b = canonical(&two, &["ZRZ", "ZDJBXX"], &|l, r| if l == 0 { pb[r] } else { pp[r] }, true);
+        let b = canonical(&two, &["ZRZ", "ZDJBXX"], &|l, r| if l == 0 { pb[r] } else { pp[r] });
 
         prop_assert_eq!(a.len(), b.len(), "finding counts differ");
         for (x, y) in a.iter().zip(&b) {
@@ -137,12 +121,10 @@ proptest! {
     }
 }
 
-/// TOPO-09 names "the worst" of several parcel pairs that are equally far off by whichever it
-/// meets first, so the named pair and the location move with the input order (found by the
-/// property above: 30 parcels, seed 27804, with defects). Ignored until TOPO-09 breaks ties by
-/// key; run with `cargo test -p cadastra-rules --test prop_order -- --ignored`.
+/// Regression (found by the property above: 30 parcels, seed 27804, with defects): TOPO-09 named
+/// "the worst" of several equally bad parcel pairs by whichever it met first, so the pair and the
+/// location moved with the input order. Ties are now broken by the pair's keys and the place.
 #[test]
-#[ignore = "TOPO-09-W01 picks its worst pair by input order on ties (reported, not fixed here)"]
 fn topo09_worst_pair_is_order_independent() {
     let w = world(30, 27804, true);
     let opts = options();
@@ -152,12 +134,7 @@ fn topo09_worst_pair_is_order_independent() {
         table: "ZDJBXX",
         rows: &w.parcels,
     }];
-    let a = canonical(
-        &common::run(&given, &opts, Some(1)),
-        &["ZDJBXX"],
-        &|_, r| r,
-        false,
-    );
+    let a = canonical(&common::run(&given, &opts, Some(1)), &["ZDJBXX"], &|_, r| r);
     let p = permutation(w.parcels.len(), 15081798331976142);
     let s = shuffled(&w.parcels, &p);
     let shuffled_layers = [Layer {
@@ -170,7 +147,6 @@ fn topo09_worst_pair_is_order_independent() {
         &common::run(&shuffled_layers, &opts, Some(1)),
         &["ZDJBXX"],
         &|_, r| p[r],
-        false,
     );
     assert_eq!(a, b);
 }

@@ -104,7 +104,7 @@ impl Rule for Address {
                         .get(k)
                         .filter_map(|i| zls.get(i).copied().flatten())
                         .collect();
-                    let Some(&p) = ps.first() else { continue };
+                    let Some(&p) = ps.iter().min() else { continue };
                     if !ps.iter().any(|p| agree(z, p)) {
                         emit(
                             cx.at(

@@ -13,7 +13,7 @@
 
 use crate::{Rule, RuleContext, RuleError, RuleFinding, Scope, SubCode};
 use cadastra_model::{RuleId, Severity};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 pub(crate) struct Orphans;
 const ID: RuleId = RuleId("LINK-04");
@@ -117,9 +117,10 @@ impl Rule for Orphans {
                 }
             }
         }
-        // 楼盘表: (ZRZH, HH) and (ZRZH, CH, SHBW) identify one unit
-        let mut seen: HashMap<(String, String), (&str, usize, usize)> = HashMap::new();
-        let mut dup: Vec<(usize, usize, String, String)> = Vec::new();
+        // 楼盘表: (ZRZH, HH) and (ZRZH, CH, SHBW) identify one unit; in a group of units sharing
+        // one, every unit but the smallest number is listed, against the smallest (so the
+        // findings do not depend on the input order)
+        let mut groups: BTreeMap<(&str, String), Vec<(&str, usize, usize)>> = BTreeMap::new();
         for (li, l) in cx.layers_of("H") {
             let (b, z, hh, ch, sh) = (
                 l.field("BDCDYH"),
@@ -132,23 +133,28 @@ impl Rule for Orphans {
                 let (Some(u), Some(zr)) = (b.value(r), z.value(r)) else {
                     continue;
                 };
-                let mut ids = Vec::new();
                 if let Some(h) = hh.cell(r).as_text() {
-                    ids.push(format!("户号{h}"));
+                    groups
+                        .entry((zr, format!("户号{h}")))
+                        .or_default()
+                        .push((u, li, r));
                 }
                 if let (Some(c), Some(s)) = (ch.value(r), sh.value(r)) {
-                    ids.push(format!("{c}层{s}室"));
+                    groups
+                        .entry((zr, format!("{c}层{s}室")))
+                        .or_default()
+                        .push((u, li, r));
                 }
-                for id in ids {
-                    match seen.get(&(zr.to_string(), id.clone())) {
-                        Some(&(other, _, _)) if other != u => {
-                            dup.push((li, r, id, other.to_string()))
-                        }
-                        Some(_) => {}
-                        None => {
-                            seen.insert((zr.to_string(), id), (u, li, r));
-                        }
-                    }
+            }
+        }
+        let mut dup: Vec<(usize, usize, String, String)> = Vec::new();
+        for ((_, id), units) in groups {
+            let Some(&(first, _, _)) = units.iter().min_by_key(|x| x.0) else {
+                continue;
+            };
+            for &(u, li, r) in &units {
+                if u != first {
+                    dup.push((li, r, id.clone(), first.to_string()));
                 }
             }
         }

@@ -111,7 +111,11 @@ impl Rule for ShareSum {
             }
         }
         for (u, holders) in units {
-            let (li, r, _) = holders[0];
+            // the unit-level finding sits on the holder with the smallest QLRKEY
+            let Some(&(li, r, _)) = holders.iter().min_by_key(|(l, r, _)| cx.layers[*l].key(*r))
+            else {
+                continue;
+            };
             if holders.len() == 1 {
                 let mut f = cx.at(
                     ID,

@@ -117,12 +117,15 @@ impl Rule for CertificateReuse {
             }
             let ywh: Vec<String> = rs.iter().map(|&(l, r)| cx.layers[l].key(r)).collect();
             for (k, &(li, r)) in rs.iter().enumerate() {
+                // the smallest other business number (independent of the input order)
                 let other = ywh
                     .iter()
                     .enumerate()
-                    .find(|(j, y)| *j != k && **y != ywh[k])
-                    .map(|(_, y)| y.clone())
-                    .unwrap_or_else(|| ywh[(k + 1) % ywh.len()].clone());
+                    .filter(|(j, y)| *j != k && **y != ywh[k])
+                    .map(|(_, y)| y)
+                    .min()
+                    .unwrap_or(&ywh[k])
+                    .clone();
                 let n = rs.len();
                 emit(
                     cx.at(

@@ -303,7 +303,7 @@ fn neighbours(
         .zip(contact)
         .filter(|(_, c)| *c > 0.0)
         .collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| cx.item_order(p, a.0, b.0)));
     (ranked.first().map(|x| x.0), ranked.get(1).map(|x| x.0))
 }
 

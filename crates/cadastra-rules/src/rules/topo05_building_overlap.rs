@@ -7,8 +7,8 @@
 //! noise. Two buildings whose outlines are within `duplicate_tolerance` (Hausdorff distance) are
 //! a duplicate. Invalid geometries are left to GEOM-01.
 //!
-//! The finding concerns the first building of the pair (`at`), the second is `other_key` and its
-//! row is in `also` (an E finding should block both).
+//! The finding concerns the building of the pair with the smaller key (`at`), the other is
+//! `other_key` and its row is in `also` (an E finding should block both).
 //!
 //! Sub-codes: E01 overlap (`value` = area m², the overlap polygon as geometry), E02 duplicate.
 //!
@@ -117,6 +117,12 @@ impl Rule for BuildingOverlap {
             })
             .collect();
         for (i, j, a, dup, g) in found {
+            // name the pair in an order independent of the input order
+            let (i, j) = if cx.item_order(b, i, j) == std::cmp::Ordering::Greater {
+                (j, i)
+            } else {
+                (i, j)
+            };
             let (l, r) = b.layer_row(i);
             let other = cx.item_key(b, j);
             let f = if dup {

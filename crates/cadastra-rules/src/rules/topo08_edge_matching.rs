@@ -173,7 +173,7 @@ mod tests {
         let f = check(
             &[laiwu, jinan],
             "TOPO-08",
-            &["TOPO-08-W01 L2 J2", "TOPO-08-W02 L3 J3"],
+            &["TOPO-08-W01 J2 L2", "TOPO-08-W02 J3 L3"],
         );
         assert!((f[0].finding.value.unwrap() - 4.0).abs() < 1e-9);
         assert!((f[1].finding.value.unwrap() - 0.3).abs() < 1e-9);

@@ -133,10 +133,16 @@ impl Rule for Coverage {
                 names: Default::default(),
             });
             v.pairs += 1;
-            if offset > v.worst {
+            // the worst pair; on a tie the smaller pair of keys, then the lower-left place, so the
+            // verdict does not depend on the input order
+            let (ki, kj) = (cx.item_key(p, i), cx.item_key(p, j));
+            let names = if ki <= kj { (ki, kj) } else { (kj, ki) };
+            let better = offset > v.worst
+                || (offset == v.worst && (&names, at.0, at.1) < (&v.names, v.at.0, v.at.1));
+            if better {
                 v.worst = offset;
                 v.at = at;
-                v.names = (cx.item_key(p, i), cx.item_key(p, j));
+                v.names = names;
             }
         }
         for ((_, z), v) in verdicts {

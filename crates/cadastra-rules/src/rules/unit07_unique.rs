@@ -92,18 +92,24 @@ impl Rule for Unique {
                     if !done.insert((l, r)) {
                         continue;
                     }
-                    let others: Vec<String> = rows
+                    // the other rows by source and legacy row (else legacy key), sorted
+                    let mut others: Vec<String> = rows
                         .iter()
                         .filter(|x| **x != (l, r))
                         .map(|&(ol, or)| {
                             let layer = &cx.layers[ol];
-                            let legacy = layer
-                                .field("src_row")
-                                .f64(or)
-                                .map_or(or.to_string(), |v| format!("{v}"));
-                            format!("{} #{legacy}", layer.source)
+                            let legacy = match (
+                                layer.field("src_row").f64(or),
+                                layer.field("src_key").value(or),
+                            ) {
+                                (Some(v), _) => format!("#{v}"),
+                                (None, Some(k)) => k.to_string(),
+                                (None, None) => format!("#{or}"),
+                            };
+                            format!("{} {legacy}", layer.source)
                         })
                         .collect();
+                    others.sort();
                     let n = rows.len();
                     let list = others.join(", ");
                     emit(
