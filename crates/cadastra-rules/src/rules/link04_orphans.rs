@@ -16,6 +16,9 @@ use cadastra_model::{RuleId, Severity};
 use std::collections::{BTreeMap, HashSet};
 
 pub(crate) struct Orphans;
+
+/// A house unit: its number, layer and row.
+type UnitRow<'a> = (&'a str, usize, usize);
 const ID: RuleId = RuleId("LINK-04");
 
 fn values<'a>(cx: &RuleContext<'a>, table: &str, field: &str) -> HashSet<&'a str> {
@@ -120,7 +123,7 @@ impl Rule for Orphans {
         // 楼盘表: (ZRZH, HH) and (ZRZH, CH, SHBW) identify one unit; in a group of units sharing
         // one, every unit but the smallest number is listed, against the smallest (so the
         // findings do not depend on the input order)
-        let mut groups: BTreeMap<(&str, String), Vec<(&str, usize, usize)>> = BTreeMap::new();
+        let mut groups: BTreeMap<(&str, String), Vec<UnitRow>> = BTreeMap::new();
         for (li, l) in cx.layers_of("H") {
             let (b, z, hh, ch, sh) = (
                 l.field("BDCDYH"),
