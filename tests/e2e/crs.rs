@@ -10,13 +10,19 @@ use std::path::Path;
 
 /// A small parcel layer with keys; `place(i)` gives each parcel's lower-left corner.
 fn crafted(path: &Path, n: usize, place: impl Fn(usize) -> (f64, f64)) {
-    let fields = vec![DbfField::text("ZDDM", 19), DbfField::text("ZL", 60)];
+    let fields = vec![
+        DbfField::text("ZDDM", 19),
+        DbfField::text("BDCDYH", 28),
+        DbfField::text("ZL", 60),
+    ];
     let mut recs = Vec::new();
     let mut geoms = Vec::new();
     for i in 0..n {
         let (x, y) = place(i);
+        let zddm = format!("371202001001GB{:05}", i + 1);
         recs.push(vec![
-            Some(format!("371202001001GB{:05}", i + 1)),
+            Some(zddm.clone()),
+            Some(format!("{zddm}W00000000")),
             Some("莱城区测试路1号".to_string()),
         ]);
         geoms.push(Some(Geometry::Polygon(polygon![
@@ -28,7 +34,7 @@ fn crafted(path: &Path, n: usize, place: impl Fn(usize) -> (f64, f64)) {
 
 fn pipeline(ws: &Path, name: &str, shp: &str, crs_section: &str) -> String {
     let p = format!(
-        "[pipeline]\nname = \"{name}\"\nbatch = \"{name}\"\n\n{crs_section}\n\n[[source]]\nname = \"zd\"\nsystem = \"t\"\ntype = \"shapefile\"\npath = \"../{shp}\"\ncrs = \"legacy\"\nkey = \"ZDDM\"\n[[source.target]]\ntable = \"ZDJBXX\"\n[source.target.fields]\nZDDM = \"ZDDM\"\nZL = \"ZL\"\n"
+        "[pipeline]\nname = \"{name}\"\nbatch = \"{name}\"\n\n{crs_section}\n\n[[source]]\nname = \"zd\"\nsystem = \"t\"\ntype = \"shapefile\"\npath = \"../{shp}\"\ncrs = \"legacy\"\nkey = \"ZDDM\"\n[[source.target]]\ntable = \"ZDJBXX\"\n[source.target.fields]\nZDDM = \"ZDDM\"\nBDCDYH = \"BDCDYH\"\nZL = \"ZL\"\n"
     );
     let f = format!("pipelines/{name}.toml");
     std::fs::write(ws.join(&f), p).unwrap();
