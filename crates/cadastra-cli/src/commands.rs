@@ -49,6 +49,27 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             chinese,
         } => crate::commands::inspect::inspect(cli, paths, encoding.as_deref(), *chinese),
         Command::Crs { command } => crs(cli, command),
+        Command::Export {
+            registry,
+            format,
+            out,
+            layer,
+            filter,
+            district,
+            unmask,
+        } => deliverables::export(
+            cli,
+            cadastra_export::ExportRequest {
+                registry: registry.clone(),
+                format: cadastra_export::ExportFormat::parse(format)
+                    .ok_or_else(|| anyhow::anyhow!("unknown --format {format}"))?,
+                out: out.clone(),
+                layers: layer.clone(),
+                filter: filter.clone(),
+                district: district.clone(),
+                unmask: *unmask,
+            },
+        ),
         Command::Schema => {
             println!(
                 "{}",
@@ -313,6 +334,8 @@ fn run_plan(
     let json = serde_json::to_string_pretty(s)?;
     std::fs::write(out.join("run-summary.json"), &json)
         .with_context(|| format!("writing {}", out.display()))?;
+    // ---- deliverables (cadastra-report): report.html, findings.xlsx, QGIS styles + project
+    let delivered = deliverables::after_run(&outcome, registry, out, unmask, write)?;
     if cli.json {
         println!("{json}");
     } else {
@@ -323,6 +346,9 @@ fn run_plan(
                 s.registry,
                 out.join("run-summary.json").display()
             );
+        }
+        for line in &delivered {
+            println!("{line}");
         }
     }
     if !s.balanced() {
@@ -367,5 +393,98 @@ pub mod inspect {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+/// Deliverables people open (crates/cadastra-report, crates/cadastra-export): the run report,
+/// the findings workbook, QGIS styles and project after a run; `cadastra export`.
+pub mod deliverables {
+    use crate::Cli;
+    use anyhow::{Context, Result};
+    use cadastra_pipeline::run::RunOutcome;
+    use std::path::Path;
+    use std::process::ExitCode;
+
+    /// After a run: style the registry GeoPackage for QGIS, describe the run in its metadata,
+    /// write the `.qgz` project next to it, then `report.html` and `findings.xlsx` in `out`.
+    /// Returns the lines to show the user.
+    pub fn after_run(
+        outcome: &RunOutcome,
+        registry: &str,
+        out: &Path,
+        unmask: bool,
+        write: bool,
+    ) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        let gpkg = (write && !registry.starts_with("postgres")).then(|| Path::new(registry));
+        if let Some(reg) = gpkg {
+            let styled = cadastra_report::style_registry(reg)
+                .with_context(|| format!("styling {} for QGIS", reg.display()))?;
+            cadastra_report::write_run_metadata(reg, &outcome.summary)
+                .with_context(|| format!("writing run metadata into {}", reg.display()))?;
+            let qgz = reg.with_extension("qgz");
+            let title = format!("cadastra {}", outcome.summary.run_id);
+            cadastra_report::write_project(reg, &qgz, &title, None)
+                .with_context(|| format!("writing the QGIS project {}", qgz.display()))?;
+            lines.push(format!(
+                "QGIS project: {} (default styles for {})",
+                qgz.display(),
+                styled.join(", ")
+            ));
+        }
+        let input = cadastra_report::ReportInput {
+            summary: &outcome.summary,
+            findings: &outcome.findings,
+            registry: gpkg,
+            unmask,
+            options: Default::default(),
+        };
+        let files = cadastra_report::write_reports(&input, out)
+            .with_context(|| format!("writing the run report into {}", out.display()))?;
+        lines.push(format!(
+            "report: {} ({} findings, {} maps, {:.1} MB, {:.2}s); workbook: {}{}",
+            files.html.display(),
+            files.stats.findings,
+            files.stats.maps,
+            files.stats.bytes as f64 / 1e6,
+            files.stats.seconds,
+            files.xlsx.display(),
+            if unmask {
+                "  [personal data UNMASKED]"
+            } else {
+                ""
+            }
+        ));
+        Ok(lines)
+    }
+
+    /// `cadastra export`.
+    pub fn export(cli: &Cli, req: cadastra_export::ExportRequest) -> Result<ExitCode> {
+        let s = cadastra_export::export(&req)?;
+        if cli.json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        } else {
+            for l in &s.layers {
+                println!(
+                    "{:<14} {:>9} of {:>9} rows  {}",
+                    l.layer,
+                    l.rows,
+                    l.read,
+                    l.files.join(" ")
+                );
+            }
+            if !s.masked_fields.is_empty() {
+                println!(
+                    "masked (use --unmask for the full values): {}",
+                    s.masked_fields.join(", ")
+                );
+            }
+        }
+        if !cli.quiet {
+            for n in &s.notes {
+                eprintln!("note: {n}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }

@@ -86,6 +86,35 @@ pub enum Command {
     },
     /// Print the JSON Schema of pipeline files
     Schema,
+    // ---- cadastra export (crates/cadastra-export)
+    /// Export registry layers: GeoPackage (QGIS-styled, with a .qgz), Shapefile, FlatGeobuf,
+    /// GeoParquet (partitioned by district) or CSV with WKT
+    ///
+    /// Personal data (names, ID numbers, phones, addresses) is masked unless --unmask is given.
+    Export {
+        /// registry GeoPackage path or postgresql:// URL
+        #[arg(long, default_value = "out/registry.gpkg")]
+        registry: String,
+        #[arg(long, value_parser = ["gpkg", "shp", "fgb", "geoparquet", "csv"])]
+        format: String,
+        /// a .gpkg file; a folder for shp, fgb, geoparquet and csv (or one .fgb/.csv for one layer)
+        #[arg(long)]
+        out: PathBuf,
+        /// layer(s) to export, repeatable or comma-separated (default: the registry's data
+        /// tables and the findings layers)
+        #[arg(long)]
+        layer: Vec<String>,
+        /// filter: `FIELD = 'value'`, `FIELD LIKE '3701%'`, `<`, `>=`, `IN ('a','b')`,
+        /// `IS [NOT] NULL`, combined with AND / OR / NOT and parentheses
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// only one district (county code, e.g. 370116; 371202 is taken as 370116)
+        #[arg(long)]
+        district: Option<String>,
+        /// write personal data unmasked
+        #[arg(long)]
+        unmask: bool,
+    },
     /// Show what a delivery holds: layers, counts, geometry, extent, CRS, encoding, fields
     Inspect {
         paths: Vec<PathBuf>,

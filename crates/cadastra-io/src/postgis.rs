@@ -131,12 +131,18 @@ fn table_def(target: &str, table: &str) -> Result<&'static TableDef, RegistryErr
         .ok_or_else(|| data_err(target, table, 0, "table not in the registry schema"))
 }
 
+/// How long `connect` waits for the run lock. The server releases a session's advisory lock
+/// when its backend process ends, which trails the client's disconnect by a few milliseconds
+/// (longer after a killed client, until the server notices the closed socket): a run that starts
+/// right after another ended must not be refused for that.
+pub const LOCK_GRACE: Duration = Duration::from_secs(2);
+
 impl PgRegistry {
     /// Connect to the registry at `url` (`postgresql://user@host:port/db[?schema=name]`) whose
     /// geometries are in EPSG `srid`, and take its run lock; a second run against the same schema
-    /// gets `RegistryError::Locked` at once.
+    /// gets `RegistryError::Locked` after a grace of [`LOCK_GRACE`].
     pub fn connect(url: &str, srid: i32) -> Result<PgRegistry, RegistryError> {
-        Self::connect_wait(url, srid, Duration::ZERO)
+        Self::connect_wait(url, srid, LOCK_GRACE)
     }
 
     /// As [`PgRegistry::connect`], but wait up to `wait` for another run to release the lock.
@@ -438,8 +444,12 @@ fn plan(target: &str, ch: &TableChange) -> Result<Planned, RegistryError> {
     }
     if let Some(rows) = &ch.insert {
         copy::check_rows(def, rows).map_err(|(row, m)| data_err(target, &def.name, row, m))?;
-        check_unique_provenance(def, rows)
-            .map_err(|(row, m)| data_err(target, &def.name, row, m))?;
+        if def.is_data() {
+            // only data tables have the unique (src_system, src_key) index; review and
+            // quarantine hold one row per (record, reason)
+            check_unique_provenance(def, rows)
+                .map_err(|(row, m)| data_err(target, &def.name, row, m))?;
+        }
     }
     Ok(Planned { def, updates })
 }

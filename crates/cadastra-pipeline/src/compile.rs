@@ -327,6 +327,17 @@ pub fn compile(file: &PipelineFile) -> Result<Plan, Vec<ConfigError>> {
             );
         }
     }
+    // [merge] policies (priority, hold, geometry_from, legal_from), checked by cadastra-merge
+    if let Err(errs) = cadastra_merge::Policy::new(
+        &file.merge.priority,
+        file.merge.hold.as_deref(),
+        file.merge.geometry_from.as_deref(),
+        file.merge.legal_from.as_deref(),
+    ) {
+        for e in errs {
+            err_at(&mut errors, &none, e.to_string());
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }

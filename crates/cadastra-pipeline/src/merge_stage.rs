@@ -402,30 +402,43 @@ pub(crate) fn merge(
             status: "superseded",
         });
     }
-    // review rows of decided conflicts that were held before: applied or rejected now
-    let mut decided_records: HashMap<(String, String, String, String), &'static str> =
-        HashMap::new();
-    for c in &conflicts {
-        if !matches!(outcome.status.get(&c.id), Some(Status::Decided(_))) {
-            continue;
-        }
-        for m in c.subjects() {
-            let state = if outcome.rejected.contains_key(&m.record) {
-                "rejected"
-            } else if outcome.held.contains_key(&m.record) {
+    // records held by earlier runs: rejected now, still held, or loaded (applied)
+    let held_before: std::collections::HashSet<(String, String, String)> = review_rows
+        .as_ref()
+        .map(|(_, rows)| {
+            (0..rows.len())
+                .filter(|&r| text_at(rows, rdef, "status", r).as_deref() == Some("held"))
+                .map(|r| {
+                    let g = |f: &str| text_at(rows, rdef, f, r).unwrap_or_default();
+                    (g("target_table"), g("src_system"), g("src_key"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut record_state: HashMap<(String, String, String), &'static str> = HashMap::new();
+    if !held_before.is_empty() {
+        for (li, l) in layers.iter().enumerate() {
+            if l.origin != Origin::Incoming {
                 continue;
-            } else {
-                "applied"
-            };
-            decided_records.insert(
-                (
-                    c.id.clone(),
-                    recs.layer(m.record).def.name.clone(),
-                    recs.system(m.record).to_string(),
-                    recs.src_key(m.record).unwrap_or_default().to_string(),
-                ),
-                state,
-            );
+            }
+            for row in 0..l.rows.len() {
+                let r = cadastra_merge::RecordRef::new(li, row);
+                let k = (
+                    l.def.name.clone(),
+                    recs.system(r).to_string(),
+                    recs.src_key(r).unwrap_or_default().to_string(),
+                );
+                if held_before.contains(&k) {
+                    let state = if outcome.rejected.contains_key(&r) {
+                        "rejected"
+                    } else if outcome.held.contains_key(&r) {
+                        "held"
+                    } else {
+                        "applied"
+                    };
+                    record_state.insert(k, state);
+                }
+            }
         }
     }
     let mut held_rows: HashMap<(usize, usize), BTreeSet<usize>> = HashMap::new();
@@ -737,12 +750,17 @@ pub(crate) fn merge(
     if let Some((fids, rows)) = &review_rows {
         let mut upd_idx = Vec::new();
         let mut states = Vec::new();
-        for (k, state) in &decided_records {
-            if let Some((r, old)) = have.get(k) {
-                if old == "held" && old != state {
-                    upd_idx.push(*r);
-                    states.push(*state);
+        for r in 0..rows.len() {
+            let g = |f: &str| text_at(rows, rdef, f, r).unwrap_or_default();
+            if g("status") != "held" {
+                continue;
+            }
+            match record_state.get(&(g("target_table"), g("src_system"), g("src_key"))) {
+                Some(&state) if state != "held" => {
+                    upd_idx.push(r);
+                    states.push(state);
                 }
+                _ => {}
             }
         }
         if !upd_idx.is_empty() {

@@ -565,6 +565,7 @@ pub fn run(
         ));
         progress.note("writing the registry (one transaction)");
         reg.apply(&changes)?;
+        progress.note("registry written (committed)");
         summary.registry_counts = reg.counts()?;
         summary
             .timings

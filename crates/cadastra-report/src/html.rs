@@ -109,8 +109,8 @@ struct MapCtx<'a> {
 }
 
 impl MapCtx<'_> {
-    /// The feature a finding is about: by its key in its layer, by its legacy key (`src_key`),
-    /// or by the key re-numbered with the 2019 county codes.
+    /// The feature a finding is about: by its key in its layer, or by the key re-numbered with
+    /// the 2019 county codes (findings carry the legacy keys the sources had).
     fn subject(&self, f: &Finding) -> Result<Vec<MultiPolygon<f64>>, ReportError> {
         let Some(r) = &self.reader else {
             return Ok(vec![]);
@@ -131,11 +131,9 @@ impl MapCtx<'_> {
                 (key.get(..6) != Some(d.as_str())).then(|| format!("{d}{}", &key[6..]))
             });
             'tables: for (t, k) in &tables {
-                for (field, value) in [(*k, key), ("src_key", key)]
-                    .into_iter()
-                    .chain(rekeyed.as_deref().map(|v| (*k, v)))
-                {
-                    if let Some(g) = r.feature_by_key(t, field, value)? {
+                // indexed look-ups only (a src_key scan per finding is too slow at 100k parcels)
+                for value in std::iter::once(key).chain(rekeyed.as_deref()) {
+                    if let Some(g) = r.feature_by_key(t, k, value)? {
                         out.push(g);
                         break 'tables;
                     }
