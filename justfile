@@ -37,6 +37,18 @@ bench-compare PARCELS="1000000":
 bench-ingest PARCELS="1000000":
     bash scripts/bench/ingest.sh {{PARCELS}}
 
+# registry loads: 1M parcel rows into PostGIS (binary COPY) and into GeoPackage vs ogr2ogr -f PostgreSQL
+bench-registry ROWS="1000000":
+    bash scripts/bench/registry.sh {{ROWS}}
+
 # bench, bench-compare and bench-ingest on a 10k-parcel world, no timing assertions (CI)
 bench-small:
     bash scripts/bench/small.sh
+
+# open the registry, an export and their .qgz projects as QGIS 3.22 does (headless) + GDAL's validator
+qgis-check *FILES:
+    bash scripts/qgis-check.sh {{FILES}}
+
+# fuzz every parser of untrusted input for SECONDS each (default 600); see README "Fuzzing"
+fuzz SECONDS="600" *TARGETS:
+    bash scripts/fuzz.sh {{SECONDS}} {{TARGETS}}

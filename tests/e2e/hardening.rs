@@ -43,7 +43,14 @@ fn run_pipeline(ws: &Path, pipeline: &str, reg: &str) {
 
 /// Start the AFTER run; kill it with SIGKILL `after` into it (unless it ended first). Returns
 /// whether it had begun writing the registry when it was killed, and whether it was killed.
-fn run_and_kill(ws: &Path, reg: &str, after: Duration) -> (bool, bool) {
+/// When to kill: this long after the start, or this long after the run said it began writing.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    AfterStart(Duration),
+    IntoWrite(Duration),
+}
+
+fn run_and_kill(ws: &Path, reg: &str, when: When) -> (bool, bool) {
     let mut child = Command::new(bin())
         .current_dir(ws)
         .args(["run", AFTER, "--registry", reg, "--out", "out"])
@@ -60,6 +67,20 @@ fn run_and_kill(ws: &Path, reg: &str, after: Duration) -> (bool, bool) {
             }
         }
     });
+    let mut writing = false;
+    let after = match when {
+        When::AfterStart(d) => d,
+        When::IntoWrite(d) => {
+            // wait for the write to begin (whatever the machine's load), then the delay
+            while child.try_wait().unwrap().is_none() {
+                if rx.recv_timeout(Duration::from_millis(5)).is_ok() {
+                    writing = true;
+                    break;
+                }
+            }
+            d
+        }
+    };
     let t0 = Instant::now();
     let mut killed = false;
     while t0.elapsed() < after {
@@ -78,7 +99,7 @@ fn run_and_kill(ws: &Path, reg: &str, after: Duration) -> (bool, bool) {
     }
     let st = child.wait().unwrap();
     reader.join().unwrap();
-    let writing = rx.try_recv().is_ok();
+    let writing = writing || rx.try_recv().is_ok();
     if !killed {
         assert!(st.success(), "the run failed on its own: {st:?}");
     }
@@ -100,6 +121,25 @@ fn wait_for_server_rollback(url: &str) {
             Err(e) => panic!("still locked after 60 s: {e}"),
         }
     }
+}
+
+/// Drop a test schema (`?schema=` of the URL) with psql, to keep the test cluster small.
+fn drop_schema(url: &str) {
+    let (base, query) = url.split_once('?').expect("a schema in the URL");
+    let schema = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("schema="))
+        .expect("schema=");
+    let o = Command::new("psql")
+        .args([
+            base,
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA \"{schema}\" CASCADE"),
+        ])
+        .output()
+        .expect("psql (postgresql-client)");
+    assert!(o.status.success(), "psql: {}", text(&o));
 }
 
 /// 50 kills at pseudo-random points of a run (half of them inside the write); after each, the
@@ -141,6 +181,7 @@ fn kill_nine_many_times(make: impl Fn(u64) -> Backend) {
     let gpkg = ws.path().join("out/registry.gpkg");
     let before_copy = ws.path().join("before.gpkg");
     let (mut in_write, mut killed_n, mut became_after) = (0, 0, 0);
+    let mut previous: Option<Backend> = None;
     for i in 0..KILLS {
         // restore the before state
         let b = match &b {
@@ -158,18 +199,25 @@ fn kill_nine_many_times(make: impl Fn(u64) -> Backend) {
                 Backend::Gpkg
             }
             Backend::Pg(_) => {
+                // the schema of the iteration before is not needed any more
+                if let Some(Backend::Pg(url)) = previous.take() {
+                    drop_schema(&url);
+                }
                 let b = make(i);
                 run_pipeline(ws.path(), BEFORE, &b.spec());
                 b
             }
         };
         let before = b.snapshot(ws.path());
+        if let Backend::Pg(url) = &b {
+            previous = Some(Backend::Pg(url.clone()));
+        }
         // even iterations: anywhere in the run; odd ones: between "writing" and "committed"
         let r = pseudo_random(i);
         let at = if i % 2 == 0 {
-            total.mul_f64(r * 1.05)
+            When::AfterStart(total.mul_f64(r * 1.05))
         } else {
-            write_at + (commit_at.saturating_sub(write_at)).mul_f64(r)
+            When::IntoWrite(commit_at.saturating_sub(write_at).mul_f64(r))
         };
         let (writing, killed) = run_and_kill(ws.path(), &b.spec(), at);
         if let Backend::Pg(url) = &b {
@@ -216,6 +264,9 @@ fn kill_nine_many_times(make: impl Fn(u64) -> Backend) {
             }
             assert_eq!(now, want);
         }
+    }
+    if let Some(Backend::Pg(url)) = previous.take() {
+        drop_schema(&url);
     }
     eprintln!(
         "{KILLS} runs: {killed_n} killed ({in_write} while writing), {became_after} had committed"

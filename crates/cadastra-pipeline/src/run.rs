@@ -359,7 +359,9 @@ pub fn run(
     let mut blocked: BTreeMap<(usize, usize), String> = BTreeMap::new();
     for (fi, f) in validation.findings.iter().enumerate() {
         if block && f.finding.severity == cadastra_model::Severity::E {
-            if let Some((layer, row)) = f.at {
+            // a pair finding (two parcels overlapping) blocks both: which one is wrong is the
+            // surveyor's call, and neither may enter the registry before it is made
+            for (layer, row) in f.at.into_iter().chain(f.also) {
                 blocked.entry((layer, row)).or_insert_with(|| {
                     let fnd = &validation.findings[fi].finding;
                     format!("{}: {}", fnd.code(), fnd.message_en)
@@ -368,6 +370,7 @@ pub fn run(
         }
     }
     block_rows(&mut ingested, &blocked);
+    let outcomes = validation.outcomes;
     findings.extend(validation.findings.into_iter().map(|f| f.finding));
     timings.push(("validate".to_string(), t1.elapsed().as_secs_f64()));
 
@@ -451,7 +454,7 @@ pub fn run(
         reconciliation: recon,
         joins,
         findings_by_rule,
-        rule_outcomes: validation_outcomes(&findings, &plan.validation.disabled),
+        rule_outcomes: validation_outcomes(&outcomes),
         conflicts: merged.conflicts,
         registry_counts: BTreeMap::new(),
         timings,
@@ -665,19 +668,21 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
     }
 }
 
-fn validation_outcomes(findings: &[Finding], disabled: &[String]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for r in cadastra_rules::RULES {
-        let id = r.id().0.to_string();
-        let n = findings.iter().filter(|f| f.rule_id == r.id()).count();
-        let o = if disabled.contains(&id) {
-            "disabled".to_string()
-        } else if n == 0 {
-            "passed".to_string()
-        } else {
-            format!("{n} findings")
-        };
-        out.insert(id, o);
-    }
-    out
+fn validation_outcomes(
+    outcomes: &[(cadastra_model::RuleId, cadastra_rules::RuleOutcome)],
+) -> BTreeMap<String, String> {
+    use cadastra_rules::RuleOutcome as O;
+    outcomes
+        .iter()
+        .map(|(id, o)| {
+            let o = match o {
+                O::Passed => "passed".to_string(),
+                O::Findings(n) => format!("{n} findings"),
+                O::NotApplicable => "not applicable".to_string(),
+                O::Disabled => "disabled".to_string(),
+                O::CouldNotRun(why) => format!("could not run: {why}"),
+            };
+            (id.0.to_string(), o)
+        })
+        .collect()
 }

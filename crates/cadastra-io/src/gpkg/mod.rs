@@ -175,15 +175,19 @@ impl GpkgRegistry {
                 )
                 .map_err(e(&t.name))?;
             }
-            for s in index_statements(t) {
-                conn.execute_batch(&s).map_err(e(&t.name))?;
-            }
         }
+        // indexes come in finish_new, after the bulk load: one sort instead of a b-tree insert
+        // per row
         Ok(conn)
     }
 
     fn finish_new(&self, conn: &Connection, path: &Path) -> Result<(), RegistryError> {
         let e = |t: &str| sql_err(path, t);
+        for t in self.tables() {
+            for s in index_statements(t) {
+                conn.execute_batch(&s).map_err(e(&t.name))?;
+            }
+        }
         for t in self.tables().filter(|t| t.geometry.is_some()) {
             let n = &t.name;
             conn.execute_batch(&rtree_ddl(n)).map_err(e(n))?;
