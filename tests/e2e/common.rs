@@ -53,8 +53,14 @@ pub fn workspace() -> tempfile::TempDir {
     copy_dir(&root().join("sample-data"), &d.path().join("sample-data"));
     copy_dir(&root().join("pipelines"), &d.path().join("pipelines"));
     // the local-grid homesteads need their fitted 4-parameter file, as the demo does first
+    fit_local_grid(d.path());
+    d
+}
+
+/// `cadastra crs fit` of the local-grid control points into `out/fdyt_local_grid.toml` under `dir`.
+pub fn fit_local_grid(dir: &Path) {
     let o = cadastra(
-        d.path(),
+        dir,
         &[
             "--quiet",
             "crs",
@@ -68,7 +74,6 @@ pub fn workspace() -> tempfile::TempDir {
         ],
     );
     assert!(o.status.success(), "crs fit: {}", text(&o));
-    d
 }
 
 /// Row count of a table in a GeoPackage/SQLite file.

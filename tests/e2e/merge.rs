@@ -562,21 +562,7 @@ fn big_world() -> &'static Path {
         );
         assert!(o.status.success(), "sample: {}", text(&o));
         copy_dir(&root().join("pipelines"), &d.join("pipelines"));
-        let o = cadastra(
-            &d,
-            &[
-                "--quiet",
-                "crs",
-                "fit",
-                "--control",
-                "sample-data/operator/local_grid_control.csv",
-                "--model",
-                "4p",
-                "--out",
-                "out/fdyt_local_grid.toml",
-            ],
-        );
-        assert!(o.status.success(), "crs fit: {}", text(&o));
+        fit_local_grid(&d);
         d
     })
 }
