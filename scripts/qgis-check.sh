@@ -37,6 +37,9 @@ if [ ${#files[@]} -eq 0 ]; then
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   cp -r sample-data pipelines "$work/"
+  # the local-grid homesteads need their fitted parameters, as the demo does first
+  (cd "$work" && "$bin" --quiet crs fit --control sample-data/operator/local_grid_control.csv \
+      --model 4p --out out/fdyt_local_grid.toml >/dev/null)
   (cd "$work" && "$bin" --quiet run pipelines/jinan-laiwu.toml --registry out/registry.gpkg --out out >/dev/null)
   (cd "$work" && "$bin" --quiet export --registry out/registry.gpkg --format gpkg --out export/laiwu.gpkg \
       --layer ZDJBXX,ZRZ,H,QLR,findings,finding_areas --district 370116 >/dev/null)
