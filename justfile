@@ -37,6 +37,10 @@ bench-compare PARCELS="1000000":
 bench-ingest PARCELS="1000000":
     bash scripts/bench/ingest.sh {{PARCELS}}
 
+# reprojection throughput (coordinates/s, 1 and 2 threads) vs ogr2ogr -t_srs on the same file (default 1M parcels)
+bench-reproject PARCELS="1000000":
+    bash scripts/bench/reproject.sh {{PARCELS}}
+
 # registry loads: 1M parcel rows into PostGIS (binary COPY) and into GeoPackage vs ogr2ogr -f PostgreSQL
 bench-registry ROWS="1000000":
     bash scripts/bench/registry.sh {{ROWS}}

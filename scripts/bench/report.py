@@ -5,6 +5,7 @@
     report.py bench   RESULTS_DIR      (run-w<N>-t<T>.json records of bench.sh)
     report.py compare RESULTS_DIR      (compare.sh)
     report.py ingest  RESULTS_DIR      (ingest.sh)
+    report.py reproject RESULTS_DIR    (reproject.sh)
 
 Stage times are the run summary's `timings` (cadastra-pipeline run.rs); `joins` and `outputs`
 are not timed by the pipeline and are derived (marked ≈): joins end at the newest file in
@@ -334,6 +335,53 @@ def ingest(a):
         f.write("\n".join(out) + "\n")
 
 
+def reproject(a):
+    d = a.dir
+    cr = load(os.path.join(d, "cadastra-reproject.json"))
+    cm = load(os.path.join(d, "measure-cadastra.json"))
+    runs = {m: [] for m in ("reproject", "copy")}
+    for f in sorted(os.listdir(d)):
+        for m in runs:
+            if f.startswith(f"measure-ogr2ogr-{m}-"):
+                runs[m].append(load(os.path.join(d, f))["wall_s"])
+    ver = open(os.path.join(d, "ogr2ogr-version.txt")).read().strip() if os.path.exists(os.path.join(d, "ogr2ogr-version.txt")) else "ogr2ogr"
+    n, feats = cr["coords"], cr["features"]
+    out = [f"reprojection: {os.path.basename(os.path.dirname(cr['file']))}/{os.path.basename(cr['file'])} — {machine()}", ""]
+    out.append(f"{feats:,} parcels, {n:,} coordinates, {cr['operation']}; warm page cache, best of {cr['repeat']}")
+    by_t = {r["threads"]: r for r in cr["runs"]}
+    for t, r in sorted(by_t.items()):
+        w = r["reproject"]["wall_s"]
+        out.append(f"  cadastra reproject, {t} thread{'s' if t > 1 else ' '}:          {w:8.3f} s  "
+                   f"{r['coords_per_s'] / 1e6:8.2f} M coords/s  (CPU {r['reproject']['cpu_s']:.2f} s)")
+    for t, r in sorted(by_t.items()):
+        w = r["read_reproject"]["wall_s"]
+        out.append(f"  cadastra read + reproject, {t} thread{'s' if t > 1 else ' '}:   {w:8.3f} s  "
+                   f"(CPU {r['read_reproject']['cpu_s']:.2f} s)")
+    out.append(f"    process: peak RSS {mib(cm.get('max_rss_kb')):.0f} MiB, {load_str(cm)}")
+    og = min(runs["reproject"]) if runs["reproject"] else None
+    cp = min(runs["copy"]) if runs["copy"] else None
+    if og and cp:
+        out.append(f"  {ver}")
+        out.append(f"  ogr2ogr -t_srs (read + reproject + write FlatGeobuf): {og:8.3f} s  runs: " + ", ".join(f"{x:.3f}" for x in runs["reproject"]))
+        out.append(f"  ogr2ogr copy, no -t_srs (read + write FlatGeobuf):    {cp:8.3f} s  runs: " + ", ".join(f"{x:.3f}" for x in runs["copy"]))
+        share = og - cp
+        out.append(f"  ogr2ogr's reprojection (difference):                  {share:8.3f} s  "
+                   + (f"{n / share / 1e6:8.2f} M coords/s" if share > 0 else "(not measurable)"))
+        out.append("")
+        out.append("comparison (same file, same operation, same run):")
+        for t, r in sorted(by_t.items()):
+            if share > 0:
+                out.append(f"  reprojection, {t} thread{'s' if t > 1 else ''}: cadastra {r['coords_per_s'] / (n / share):.1f}x ogr2ogr's coordinates per second")
+            rr = r["read_reproject"]["wall_s"]
+            out.append(f"  read + reproject, {t} thread{'s' if t > 1 else ''}: cadastra {rr:.2f} s vs ogr2ogr -t_srs {og:.2f} s "
+                       f"(which also writes; {og / rr:.1f}x)")
+        if 1 in by_t and 2 in by_t:
+            out.append(f"  1 -> 2 threads: {by_t[1]['reproject']['wall_s'] / by_t[2]['reproject']['wall_s']:.2f}x")
+    print("\n".join(out))
+    with open(os.path.join(d, "report.txt"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -342,10 +390,10 @@ def main():
         r.add_argument(k, type=int, required=True)
     for k in ("--measure", "--summary", "--run", "--out"):
         r.add_argument(k, required=True)
-    for name in ("bench", "compare", "ingest"):
+    for name in ("bench", "compare", "ingest", "reproject"):
         sub.add_parser(name).add_argument("dir")
     a = ap.parse_args()
-    {"record": record, "bench": bench, "compare": compare, "ingest": ingest}[a.cmd](a)
+    {"record": record, "bench": bench, "compare": compare, "ingest": ingest, "reproject": reproject}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -115,3 +115,50 @@ fn validate_plain_files_as_parcels() {
         );
     }
 }
+
+#[test]
+fn validate_named_sources_of_a_pipeline() {
+    let ws = workspace();
+    let o = cadastra(
+        ws.path(),
+        &[
+            "--quiet",
+            "--json",
+            "validate",
+            "pipelines/laiwu.toml",
+            "--source",
+            "laiwu_zd",
+            "--source",
+            "laiwu_zrz",
+            "--out",
+            "out",
+        ],
+    );
+    // exit 1: findings at or above --fail-on (the sample world has planted defects)
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = summary["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["laiwu_zd", "laiwu_zrz"]);
+    let by_rule = &summary["findings_by_rule"];
+    for rule in ["GEOM-01", "TOPO-01", "TOPO-04"] {
+        assert!(by_rule.get(rule).is_some(), "{rule} missing: {by_rule}");
+    }
+    let csv = std::fs::read_to_string(ws.path().join("out/findings.csv")).unwrap();
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains("ZDJBXX") || l.contains("ZRZ")),
+        "only the parcels and buildings were validated"
+    );
+
+    let o = cadastra(
+        ws.path(),
+        &["--quiet", "validate", "pipelines/laiwu.toml", "--source", "nope"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("no source named nope") && t.contains("laiwu_zd"), "{t}");
+}

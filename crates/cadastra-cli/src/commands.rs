@@ -30,11 +30,23 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             inputs,
             as_layer,
             key,
+            sources,
             out,
         } => {
             let reg = out.join("registry.gpkg").display().to_string();
             if inputs.len() == 1 && inputs[0].extension().is_some_and(|e| e == "toml") {
-                return run(cli, &inputs[0], &reg, out, None, false, false);
+                let mut plan = match load_plan(&inputs[0]) {
+                    Ok(p) => p,
+                    Err(errs) => {
+                        print_config_errors(cli, &inputs[0], &errs);
+                        return Ok(ExitCode::from(2));
+                    }
+                };
+                plan.only_sources(sources).map_err(|e| anyhow::anyhow!(e))?;
+                return run_plan(cli, plan, &reg, out, None, false, false);
+            }
+            if !sources.is_empty() {
+                bail!("--source picks sources of a pipeline file; plain files are all validated");
             }
             let Some(as_layer) = as_layer else {
                 bail!("plain files need --as parcel|building (or give a pipeline file)");

@@ -79,6 +79,10 @@ pub enum Command {
         /// the field that identifies a feature (default: ZDDM / ZRZH / BDCDYH if present, else the record number)
         #[arg(long)]
         key: Option<String>,
+        /// with a pipeline file: validate only this source (repeatable), e.g. the parcels and
+        /// buildings without the registration tables
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },

@@ -83,6 +83,34 @@ pub struct Plan {
     pub sha256: String,
 }
 
+impl Plan {
+    /// Keep only the named sources (e.g. `cadastra validate PIPELINE --source laiwu_zd`), with the
+    /// joins whose sides all remain. An unknown name is an error listing the plan's sources.
+    pub fn only_sources(&mut self, names: &[String]) -> Result<(), String> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !known.contains(n))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "{}: no source named {} (sources: {})",
+                self.file.display(),
+                unknown.join(", "),
+                known.join(", ")
+            ));
+        }
+        self.sources.retain(|s| names.contains(&s.name));
+        let kept = |k: &crate::spec::KeySpec| k.fields().iter().all(|f| names.contains(f));
+        self.joins.retain(|j| kept(&j.left) && kept(&j.right));
+        Ok(())
+    }
+}
+
 const UNITS: &[&str] = &["m2", "mu", "ha"];
 
 /// Resolve names and check the plan. Pure: opens no files.
