@@ -41,6 +41,10 @@ bench-ingest PARCELS="1000000":
 bench-reproject PARCELS="1000000":
     bash scripts/bench/reproject.sh {{PARCELS}}
 
+# validation of parcels + buildings (GEOM/TOPO/ATTR...) vs the GeoPandas checks, time and peak RSS (default 1M)
+bench-validate PARCELS="1000000":
+    bash scripts/bench/validate.sh {{PARCELS}}
+
 # registry loads: 1M parcel rows into PostGIS (binary COPY) and into GeoPackage vs ogr2ogr -f PostgreSQL
 bench-registry ROWS="1000000":
     bash scripts/bench/registry.sh {{ROWS}}

@@ -5,8 +5,10 @@ CGCS2000 / EPSG:4548 with the same explicit 7-parameter pipeline (pyproj) -> is_
 parcel overlaps (STRtree, predicate "overlaps", intersection area above a threshold) ->
 buildings covered by their parcel (joined on the parcel code) -> write a GeoPackage.
 
-    geopandas_job.py --world DIR --out OUT.gpkg --pipeline-2384 FILE --pipeline-2363 FILE
+    geopandas_job.py --world DIR [--out OUT.gpkg] --pipeline-2384 FILE --pipeline-2363 FILE
                      [--min-area 0.01] [--json RESULT.json]
+
+Without --out the job stops after the checks (`just bench-validate`: the validation part only).
 
 The pipelines (proj_pipeline.py output, easting first) are read from files, never from the
 command line. Prints step timings; --json writes them with counts and library versions.
@@ -38,7 +40,7 @@ LAYERS = [
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--world", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="the GeoPackage to write (none: checks only, no write step)")
     ap.add_argument("--pipeline-2384", required=True)
     ap.add_argument("--pipeline-2363", required=True)
     ap.add_argument("--min-area", type=float, default=0.01, help="overlap area threshold, m² (cadastra's TOPO-01 default)")
@@ -128,16 +130,17 @@ def main():
     counts["buildings_without_parcel"] = int((~buildings["has_parcel"]).sum())
 
     # 6. write one GeoPackage, two layers (R-tree indexes as GDAL builds them)
-    t = time.perf_counter()
-    if os.path.exists(a.out):
-        os.remove(a.out)
-    gpd.GeoDataFrame(parcels, geometry="geometry", crs="EPSG:4548").to_file(
-        a.out, layer="ZDJBXX", driver="GPKG", engine="pyogrio", promote_to_multi=True
-    )
-    gpd.GeoDataFrame(buildings, geometry="geometry", crs="EPSG:4548").to_file(
-        a.out, layer="ZRZ", driver="GPKG", engine="pyogrio", promote_to_multi=True, append=False
-    )
-    step("write", t)
+    if a.out:
+        t = time.perf_counter()
+        if os.path.exists(a.out):
+            os.remove(a.out)
+        gpd.GeoDataFrame(parcels, geometry="geometry", crs="EPSG:4548").to_file(
+            a.out, layer="ZDJBXX", driver="GPKG", engine="pyogrio", promote_to_multi=True
+        )
+        gpd.GeoDataFrame(buildings, geometry="geometry", crs="EPSG:4548").to_file(
+            a.out, layer="ZRZ", driver="GPKG", engine="pyogrio", promote_to_multi=True, append=False
+        )
+        step("write", t)
 
     steps["total_after_import"] = sum(v for k, v in steps.items() if k != "import")
     res = {

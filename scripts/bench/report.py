@@ -6,6 +6,7 @@
     report.py compare RESULTS_DIR      (compare.sh)
     report.py ingest  RESULTS_DIR      (ingest.sh)
     report.py reproject RESULTS_DIR    (reproject.sh)
+    report.py validate RESULTS_DIR     (validate.sh)
 
 Stage times are the run summary's `timings` (cadastra-pipeline run.rs); `joins` and `outputs`
 are not timed by the pipeline and are derived (marked ≈): joins end at the newest file in
@@ -32,6 +33,8 @@ T_OGR = 4.0  # whole cadastra pipeline vs ogr2ogr load + reproject, at least
 T_GPD = 6.0  # vs the GeoPandas job, at least
 T_INGEST_GPD = 8.0  # reader vs geopandas.read_file, at least
 T_INGEST_FLOOR = 5.0  # reader vs reading the bytes, at most
+T_VALIDATE_GPD = 10.0  # cadastra validate (parcels + buildings) vs the GeoPandas checks, at least
+T_VALIDATE_MEM_MB = 2000.0  # validation peak RSS per million parcels, MB, at most
 
 
 def load(p):
@@ -382,6 +385,58 @@ def reproject(a):
         f.write("\n".join(out) + "\n")
 
 
+def validate(a):
+    d = a.dir
+    runs = {}
+    for f in sorted(os.listdir(d)):
+        if f.startswith("summary-cadastra-t"):
+            t = int(f[len("summary-cadastra-t"):-5])
+            runs[t] = (load(os.path.join(d, f)), load(os.path.join(d, f"measure-cadastra-t{t}.json")))
+    gpp = os.path.join(d, "geopandas.json")
+    gp = load(gpp) if os.path.exists(gpp) else None
+    gm = load(os.path.join(d, "measure-geopandas.json")) if gp else None
+    out = [f"validation: parcels + buildings of both districts — {machine()}", ""]
+    any_s = next(iter(runs.values()))[0]
+    recs = {s["name"]: s["records"] for s in any_s["sources"]}
+    parcels = sum(v for k, v in recs.items() if k.endswith("_zd"))
+    buildings = sum(v for k, v in recs.items() if k.endswith("_zrz"))
+    out.append(f"{parcels:,} parcels + {buildings:,} buildings ({', '.join(f'{k} {v:,}' for k, v in recs.items())})")
+    for t, (s, m) in sorted(runs.items()):
+        tim = dict(s["timings"])
+        by = s["findings_by_rule"]
+        n_f = sum(c["E"] + c["W"] + c["I"] for c in by.values())
+        out.append(f"  cadastra validate, --threads {t}: {m['wall_s']:.2f} s wall, {m.get('user_s', 0) + m.get('sys_s', 0):.1f} s CPU, "
+                   f"peak RSS {mib(m.get('max_rss_kb')):.0f} MiB; {n_f:,} findings of {len(by)} rules; {load_str(m)}")
+        out.append("    stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in tim.items()))
+    if gp:
+        st = gp["steps_s"]
+        out.append(f"  GeoPandas checks: {gm['wall_s']:.2f} s wall (imports included), {gm.get('user_s', 0) + gm.get('sys_s', 0):.1f} s CPU, "
+                   f"peak RSS {mib(gm.get('max_rss_kb')):.0f} MiB; {load_str(gm)}")
+        out.append("    steps (s): " + ", ".join(f"{k} {v:.2f}" for k, v in st.items()))
+        out.append("    " + json.dumps(gp["counts"]))
+        out.append("    " + ", ".join(f"{k} {v}" for k, v in gp["versions"].items()))
+        best = runs[max(runs)]
+        by = best[0]["findings_by_rule"]
+        tot = lambda r: sum(by.get(r, {}).values()) if r in by else 0
+        out.append(f"  same defects: invalid geometries GeoPandas {gp['counts']['invalid']:,} / cadastra GEOM-01 {tot('GEOM-01'):,}; "
+                   f"overlap pairs {gp['counts']['overlap_pairs']:,} / TOPO-01 {tot('TOPO-01'):,}; "
+                   f"buildings not covered {gp['counts']['buildings_not_covered']:,} / TOPO-04 {tot('TOPO-04'):,}")
+    out.append("")
+    out.append("targets (issue 5):")
+    if gp and runs:
+        t = max(runs)
+        ratio = gm["wall_s"] / runs[t][1]["wall_s"]
+        out.append(check(ratio >= T_VALIDATE_GPD, f"cadastra --threads {t} {ratio:.1f}x faster than the GeoPandas checks (target >= {T_VALIDATE_GPD:.0f}x)"))
+    else:
+        out.append("  [SKIP] GeoPandas (no venv: PyPI unreachable?)")
+    for t, (s, m) in sorted(runs.items()):
+        per_m = (m.get("max_rss_kb") or 0) * 1024 / 1e6 / (parcels / 1e6)
+        out.append(check(per_m <= T_VALIDATE_MEM_MB, f"peak RSS, --threads {t}: {per_m:,.0f} MB per million parcels (target <= {T_VALIDATE_MEM_MB:,.0f} MB)"))
+    print("\n".join(out))
+    with open(os.path.join(d, "report.txt"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -390,10 +445,10 @@ def main():
         r.add_argument(k, type=int, required=True)
     for k in ("--measure", "--summary", "--run", "--out"):
         r.add_argument(k, required=True)
-    for name in ("bench", "compare", "ingest", "reproject"):
+    for name in ("bench", "compare", "ingest", "reproject", "validate"):
         sub.add_parser(name).add_argument("dir")
     a = ap.parse_args()
-    {"record": record, "bench": bench, "compare": compare, "ingest": ingest, "reproject": reproject}[a.cmd](a)
+    {"record": record, "bench": bench, "compare": compare, "ingest": ingest, "reproject": reproject, "validate": validate}[a.cmd](a)
 
 
 if __name__ == "__main__":
