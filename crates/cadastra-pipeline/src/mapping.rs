@@ -11,7 +11,7 @@ use crate::compile::{SourcePlan, TargetPlan};
 use crate::sources::SourceData;
 use cadastra_model::{
     codelist::codelists, registry, table::format_real, Column, FieldType, Finding, Geom, RawTable,
-    Rows, RuleId, Severity, TableDef,
+    Rows, RuleId, Severity, StrColumn, TableDef,
 };
 use cadastra_tables::normalize::{
     clean_text, normalize_code, normalize_date, parse_area, parse_area_with_code, parse_int,
@@ -20,7 +20,7 @@ use cadastra_tables::normalize::{
 use geo_types::{Geometry, MultiPolygon};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Registry rows produced for one target table of a source.
 #[derive(Debug, Clone)]
@@ -165,22 +165,37 @@ enum Val {
     Real(f64),
 }
 
-struct RowOut {
-    target: usize,
-    vals: Vec<Val>,
-    key: String,
-    geom: Option<Geom>,
-    findings: Vec<Finding>,
+/// A record routed to no table, with an empty key or an unusable geometry.
+struct Rejected {
+    target: String,
+    rule: &'static str,
+    reason: String,
+    key: Option<String>,
 }
 
-enum RowResult {
-    Mapped(Box<RowOut>),
-    Quarantine {
-        target: String,
-        rule: &'static str,
-        reason: String,
-        key: Option<String>,
-    },
+/// What happened to one record of a chunk, in record order.
+enum Event {
+    /// appended to the chunk's rows of this target
+    Mapped(usize),
+    Quarantine(Box<Rejected>),
+}
+
+/// The mapped rows of one chunk of records for one target table, columnar: provenance columns
+/// hold placeholders until the source is assembled (the legacy key may still change).
+struct ChunkTarget {
+    rows: Rows,
+    raw_index: Vec<usize>,
+    keys: StrColumn,
+    hashes: Vec<[u8; 12]>,
+    /// FMT-04 findings, with the index of their row in this chunk
+    findings: Vec<(usize, Finding)>,
+}
+
+/// Per worker: buffers reused from record to record.
+#[derive(Default)]
+struct Scratch {
+    vals: Vec<Val>,
+    wkb: Vec<u8>,
 }
 
 fn area_unit_from_text(v: &str) -> Option<AreaUnit> {
@@ -253,7 +268,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn map_row(&self, row: usize, counts: &mut ChangeCounts) -> RowResult {
+    /// Map one record: appended to `out[target]` (returns the target), or rejected.
+    fn map_row(
+        &self,
+        row: usize,
+        counts: &mut ChangeCounts,
+        scratch: &mut Scratch,
+        out: &mut [ChunkTarget],
+    ) -> Result<usize, Box<Rejected>> {
         // route
         let mut target = None;
         for (ti, (t, _, _)) in self.targets.iter().enumerate() {
@@ -314,7 +336,7 @@ impl Ctx<'_> {
             let v = w
                 .and_then(|w| self.raw.field_index(&w.field))
                 .and_then(|i| self.raw.columns[i].get(row));
-            return RowResult::Quarantine {
+            return Err(Box::new(Rejected {
                 target: "-".into(),
                 rule: "FMT-03",
                 reason: format!(
@@ -323,18 +345,58 @@ impl Ctx<'_> {
                     v.unwrap_or("")
                 ),
                 key,
-            };
+            }));
         };
         let (tp, def, idxs) = &self.targets[ti];
         let Some(key) = key else {
-            return RowResult::Quarantine {
+            return Err(Box::new(Rejected {
                 target: def.name.clone(),
                 rule: "FMT-03",
                 reason: format!("legacy key {} is empty", self.src.key.join("+")),
                 key: None,
-            };
+            }));
         };
-        let mut vals = vec![Val::Null; def.fields.len()];
+        // geometry
+        let mut geom = None;
+        if def.geometry.is_some() {
+            let g = self.raw.geoms.as_ref().and_then(|g| g[row].as_ref());
+            match g {
+                None => {}
+                Some(Geometry::Polygon(p)) => geom = Some(MultiPolygon(vec![p.clone()])),
+                Some(Geometry::MultiPolygon(mp)) => geom = Some(mp.clone()),
+                Some(Geometry::GeometryCollection(gc))
+                    if gc
+                        .0
+                        .iter()
+                        .all(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_))) =>
+                {
+                    let mut polys = Vec::new();
+                    for g in &gc.0 {
+                        match g {
+                            Geometry::Polygon(p) => polys.push(p.clone()),
+                            Geometry::MultiPolygon(mp) => polys.extend(mp.0.iter().cloned()),
+                            _ => {}
+                        }
+                    }
+                    geom = Some(MultiPolygon(polys));
+                }
+                Some(other) => {
+                    return Err(Box::new(Rejected {
+                        target: def.name.clone(),
+                        rule: "FMT-03",
+                        reason: format!(
+                            "{} geometry cannot go to polygon table {}",
+                            geometry_name(other),
+                            def.name
+                        ),
+                        key: Some(key),
+                    }))
+                }
+            }
+        }
+        let vals = &mut scratch.vals;
+        vals.clear();
+        vals.resize(def.fields.len(), Val::Null);
         let mut findings = Vec::new();
         for (k, (fi, m)) in tp.fields.iter().enumerate() {
             let f = &def.fields[*fi];
@@ -456,51 +518,25 @@ impl Ctx<'_> {
                 vals[i] = Val::Text(ysdm.clone());
             }
         }
-        // geometry
-        let mut geom = None;
-        if def.geometry.is_some() {
-            let g = self.raw.geoms.as_ref().and_then(|g| g[row].as_ref());
-            match g {
-                None => {}
-                Some(Geometry::Polygon(p)) => geom = Some(MultiPolygon(vec![p.clone()])),
-                Some(Geometry::MultiPolygon(mp)) => geom = Some(mp.clone()),
-                Some(Geometry::GeometryCollection(gc))
-                    if gc
-                        .0
-                        .iter()
-                        .all(|g| matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_))) =>
-                {
-                    let mut polys = Vec::new();
-                    for g in &gc.0 {
-                        match g {
-                            Geometry::Polygon(p) => polys.push(p.clone()),
-                            Geometry::MultiPolygon(mp) => polys.extend(mp.0.iter().cloned()),
-                            _ => {}
-                        }
-                    }
-                    geom = Some(MultiPolygon(polys));
-                }
-                Some(other) => {
-                    return RowResult::Quarantine {
-                        target: def.name.clone(),
-                        rule: "FMT-03",
-                        reason: format!(
-                            "{} geometry cannot go to polygon table {}",
-                            geometry_name(other),
-                            def.name
-                        ),
-                        key: Some(key),
-                    }
-                }
+        let hash = record_hash(vals, geom.as_ref(), &mut scratch.wkb);
+        let o = &mut out[ti];
+        let j = o.raw_index.len();
+        let prov = def.fields.len() - registry().provenance.len();
+        for (i, col) in o.rows.columns.iter_mut().enumerate() {
+            if i < prov {
+                push(col, std::mem::replace(&mut vals[i], Val::Null));
+            } else {
+                push(col, Val::Null);
             }
         }
-        RowResult::Mapped(Box::new(RowOut {
-            target: ti,
-            vals,
-            key,
-            geom,
-            findings,
-        }))
+        if def.geometry.is_some() {
+            o.rows.geoms.push(geom);
+        }
+        o.raw_index.push(row);
+        o.keys.push(Some(&key));
+        o.hashes.push(hash);
+        o.findings.extend(findings.into_iter().map(|f| (j, f)));
+        Ok(ti)
     }
 }
 
@@ -515,7 +551,7 @@ fn geometry_name(g: &Geometry<f64>) -> &'static str {
     }
 }
 
-fn record_hash(vals: &[Val], geom: Option<&Geom>) -> String {
+fn record_hash(vals: &[Val], geom: Option<&Geom>, wkb: &mut Vec<u8>) -> [u8; 12] {
     let mut h = Sha256::new();
     for v in vals {
         match v {
@@ -536,14 +572,20 @@ fn record_hash(vals: &[Val], geom: Option<&Geom>) -> String {
         h.update([0x1f]);
     }
     if let Some(g) = geom {
-        let mut b = Vec::new();
-        cadastra_io::wkb::write_multipolygon(&mut b, g);
-        h.update(&b);
+        wkb.clear();
+        cadastra_io::wkb::write_multipolygon(wkb, g);
+        h.update(&wkb[..]);
     }
-    hex::encode(&h.finalize()[..12])
+    let mut out = [0u8; 12];
+    out.copy_from_slice(&h.finalize()[..12]);
+    out
 }
 
 /// Map every record of a source.
+///
+/// Workers map chunks of records into columnar per-target rows (no per-record allocation that
+/// outlives the record); the chunks are then checked for duplicate exports in record order and
+/// concatenated, and the provenance columns filled.
 pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult {
     let raw = &data.table;
     let targets: Vec<_> = src
@@ -583,23 +625,38 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
     let problem_rows: HashSet<usize> = data.problems.iter().map(|p| p.row).collect();
     let n = raw.len();
     const CHUNK: usize = 16 * 1024;
-    let chunks: Vec<(Vec<(usize, RowResult)>, ChangeCounts)> = (0..n.div_ceil(CHUNK))
+    type Chunk = (Vec<(usize, Event)>, Vec<ChunkTarget>, ChangeCounts);
+    let mut chunks: Vec<Chunk> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let mut counts = ChangeCounts::default();
-            let out = (c * CHUNK..((c + 1) * CHUNK).min(n))
-                .filter(|r| !problem_rows.contains(r))
-                .map(|r| (r, ctx.map_row(r, &mut counts)))
+            let mut scratch = Scratch::default();
+            let mut out: Vec<ChunkTarget> = ctx
+                .targets
+                .iter()
+                .map(|(_, def, _)| ChunkTarget {
+                    rows: Rows::new(def),
+                    raw_index: Vec::new(),
+                    keys: StrColumn::default(),
+                    hashes: Vec::new(),
+                    findings: Vec::new(),
+                })
                 .collect();
-            (out, counts)
+            let events = (c * CHUNK..((c + 1) * CHUNK).min(n))
+                .filter(|r| !problem_rows.contains(r))
+                .map(|r| {
+                    let ev = match ctx.map_row(r, &mut counts, &mut scratch, &mut out) {
+                        Ok(ti) => Event::Mapped(ti),
+                        Err(q) => Event::Quarantine(q),
+                    };
+                    (r, ev)
+                })
+                .collect();
+            (events, out, counts)
         })
         .collect();
 
     let mut result = MapResult::default();
-    let mut per_target: Vec<(Vec<usize>, Vec<RowOut>)> =
-        ctx.targets.iter().map(|_| (vec![], vec![])).collect();
-    let mut seen: Vec<std::collections::HashMap<String, (usize, String)>> =
-        ctx.targets.iter().map(|_| Default::default()).collect();
     let quarantine =
         |r: usize, target: String, rule: &str, reason: String, key: Option<String>| Quarantined {
             source: src.name.clone(),
@@ -632,87 +689,184 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
             .quarantine
             .push(quarantine(row, target, "FMT-02", reasons.join("; "), None));
     }
-    for (rows, counts) in chunks {
-        result.cleaning.merge(&counts);
-        for (r, res) in rows {
-            match res {
-                RowResult::Quarantine {
-                    target,
-                    rule,
-                    reason,
-                    key,
-                } => {
+
+    // duplicate exports, in record order: per target, which rows of each chunk stay
+    struct Kept {
+        /// per chunk: None = all its rows, else the kept row indexes
+        parts: Vec<Option<Vec<usize>>>,
+        raw_index: Vec<usize>,
+        keys: StrColumn,
+        hashes: Vec<[u8; 12]>,
+    }
+    let mut kept: Vec<Kept> = ctx
+        .targets
+        .iter()
+        .map(|_| Kept {
+            parts: Vec::new(),
+            raw_index: Vec::new(),
+            keys: StrColumn::default(),
+            hashes: Vec::new(),
+        })
+        .collect();
+    let mut seen: Vec<HashMap<String, (usize, [u8; 12])>> =
+        ctx.targets.iter().map(|_| HashMap::new()).collect();
+    for (events, out, counts) in &mut chunks {
+        result.cleaning.merge(counts);
+        let mut pos = vec![0usize; out.len()];
+        let mut keep: Vec<Vec<usize>> = out.iter().map(|_| Vec::new()).collect();
+        for (r, ev) in events.drain(..) {
+            match ev {
+                Event::Quarantine(q) => {
+                    let Rejected {
+                        target,
+                        rule,
+                        reason,
+                        key,
+                    } = *q;
                     *result.read_per_target.entry(target.clone()).or_default() += 1;
                     result
                         .quarantine
                         .push(quarantine(r, target, rule, reason, key));
                 }
-                RowResult::Mapped(out) => {
-                    let tname = ctx.targets[out.target].1.name.clone();
+                Event::Mapped(ti) => {
+                    let j = pos[ti];
+                    pos[ti] += 1;
+                    let tname = &ctx.targets[ti].1.name;
                     *result.read_per_target.entry(tname.clone()).or_default() += 1;
-                    let mut out = *out;
-                    let hash = record_hash(&out.vals, out.geom.as_ref());
-                    match seen[out.target].get(&out.key) {
+                    let key = out[ti].keys.get(j).unwrap_or_default();
+                    let hash = out[ti].hashes[j];
+                    let final_key = match seen[ti].get(key) {
                         Some((first_row, first_hash)) if *first_hash == hash => {
                             // the same record exported twice: keep one
-                            let k = out.key.clone();
                             let why = format!(
-                                "duplicate record: identical to record {} with the same legacy key {k}",
+                                "duplicate record: identical to record {} with the same legacy key {key}",
                                 raw.src_rows[*first_row]
                             );
-                            result
-                                .quarantine
-                                .push(quarantine(r, tname, "FMT-03", why, Some(k)));
+                            result.quarantine.push(quarantine(
+                                r,
+                                tname.clone(),
+                                "FMT-03",
+                                why,
+                                Some(key.to_string()),
+                            ));
                             continue;
                         }
-                        Some(_) => {
-                            // same key, different content: both go on, told apart in provenance, and
-                            // the rules (UNIT-07 and friends) judge the collision
-                            out.key = format!("{}#{}", out.key, raw.src_rows[r]);
-                        }
+                        // same key, different content: both go on, told apart in provenance,
+                        // and the rules (UNIT-07 and friends) judge the collision
+                        Some(_) => format!("{key}#{}", raw.src_rows[r]),
                         None => {
-                            seen[out.target].insert(out.key.clone(), (r, hash));
+                            seen[ti].insert(key.to_string(), (r, hash));
+                            key.to_string()
                         }
-                    }
-                    per_target[out.target].0.push(r);
-                    per_target[out.target].1.push(out);
+                    };
+                    let k = &mut kept[ti];
+                    k.raw_index.push(r);
+                    k.keys.push(Some(&final_key));
+                    k.hashes.push(hash);
+                    keep[ti].push(j);
                 }
             }
         }
+        for (ti, idx) in keep.into_iter().enumerate() {
+            let all = idx.len() == out[ti].raw_index.len();
+            kept[ti].parts.push((!all).then_some(idx));
+        }
     }
-    for (ti, (raw_index, outs)) in per_target.into_iter().enumerate() {
+    drop(seen);
+
+    for (ti, k) in kept.into_iter().enumerate() {
         let def = ctx.targets[ti].1;
-        let mut rows = Rows::new(def);
         let prov = def.fields.len() - registry().provenance.len();
-        for (out, &r) in outs.iter().zip(&raw_index) {
-            let hash = record_hash(&out.vals, out.geom.as_ref());
-            for (i, col) in rows.columns.iter_mut().enumerate() {
-                let v = if i < prov {
-                    out.vals[i].clone()
-                } else {
-                    match def.fields[i].name.as_str() {
-                        "src_system" => Val::Text(src.system.clone()),
-                        "src_file" => Val::Text(src.display_path.clone()),
-                        "src_row" => Val::Int(raw.src_rows[r] as i64),
-                        "src_key" => Val::Text(out.key.clone()),
-                        "batch_id" => Val::Text(batch.to_string()),
-                        "record_hash" => Val::Text(hash.clone()),
-                        _ => Val::Null,
+        let total = k.raw_index.len();
+        let mut rows = Rows::new(def);
+        // size every column once: no growth (copy + fresh pages) while filling
+        for (i, col) in rows.columns.iter_mut().enumerate().take(prov) {
+            let bytes = chunks
+                .iter()
+                .map(|(_, out, _)| match &out[ti].rows.columns[i] {
+                    Column::Text(c) => c.text_bytes(),
+                    _ => 0,
+                })
+                .sum();
+            *col = match col {
+                Column::Text(_) => Column::Text(StrColumn::with_capacity(total, bytes)),
+                Column::Int(_) => Column::Int(Vec::with_capacity(total)),
+                Column::Real(_) => Column::Real(Vec::with_capacity(total)),
+            };
+        }
+        if def.geometry.is_some() {
+            rows.geoms.reserve_exact(total);
+        }
+        for (c, part) in k.parts.iter().enumerate() {
+            let ct = &mut chunks[c].1[ti];
+            let chunk_rows = std::mem::replace(&mut ct.rows, Rows::new(def));
+            let findings = std::mem::take(&mut ct.findings);
+            match part {
+                None => {
+                    for (col, from) in rows.columns.iter_mut().zip(&chunk_rows.columns).take(prov) {
+                        col.extend_from(from);
                     }
-                };
-                push(col, v);
-            }
-            if def.geometry.is_some() {
-                rows.geoms.push(out.geom.clone());
+                    rows.geoms.extend(chunk_rows.geoms);
+                    result.findings.extend(findings.into_iter().map(|(_, f)| f));
+                }
+                Some(idx) => {
+                    for (col, from) in rows.columns.iter_mut().zip(&chunk_rows.columns).take(prov) {
+                        col.extend_from(&from.take(idx));
+                    }
+                    if def.geometry.is_some() {
+                        let mut geoms: Vec<Option<Geom>> = chunk_rows.geoms;
+                        rows.geoms
+                            .extend(idx.iter().map(|&j| std::mem::take(&mut geoms[j])));
+                    }
+                    result.findings.extend(
+                        findings
+                            .into_iter()
+                            .filter(|(j, _)| idx.binary_search(j).is_ok())
+                            .map(|(_, f)| f),
+                    );
+                }
             }
         }
-        for out in &outs {
-            result.findings.extend(out.findings.iter().cloned());
+        // provenance
+        for (i, col) in rows.columns.iter_mut().enumerate().skip(prov) {
+            let name = def.fields[i].name.as_str();
+            let constant = match name {
+                "src_system" => Some(src.system.as_str()),
+                "src_file" => Some(src.display_path.as_str()),
+                "batch_id" => Some(batch),
+                _ => None,
+            };
+            *col = match (name, &*col) {
+                ("src_row", Column::Int(_)) => Column::Int(
+                    k.raw_index
+                        .iter()
+                        .map(|&r| Some(raw.src_rows[r] as i64))
+                        .collect(),
+                ),
+                ("src_key", Column::Text(_)) => Column::Text(k.keys.clone()),
+                ("record_hash", Column::Text(_)) => {
+                    let mut c = StrColumn::with_capacity(total, total * 24);
+                    for h in &k.hashes {
+                        c.push(Some(&hex::encode(h)));
+                    }
+                    Column::Text(c)
+                }
+                (_, Column::Text(_)) => {
+                    let mut c =
+                        StrColumn::with_capacity(total, constant.map_or(0, |t| t.len() * total));
+                    for _ in 0..total {
+                        c.push(constant);
+                    }
+                    Column::Text(c)
+                }
+                (_, Column::Int(_)) => Column::Int(vec![None; total]),
+                (_, Column::Real(_)) => Column::Real(vec![None; total]),
+            };
         }
         result.targets.push(MappedTarget {
             table: def.name.clone(),
             rows,
-            raw_index,
+            raw_index: k.raw_index,
         });
     }
     result

@@ -605,15 +605,35 @@ pub(crate) fn merge(
                 held: held.len() as u64,
                 quarantined: q + rejected_n,
             });
-            changes.tables.push(TableChange {
-                table: mt.table.clone(),
-                delete_where: vec![],
-                delete: vec![],
-                update_fids: upd_fids,
-                update_rows: (!upd.is_empty()).then(|| mt.rows.take(&upd)),
-                insert: (!ins.is_empty()).then(|| mt.rows.take(&ins)),
-            });
+            if reg.is_some() {
+                // the rows move into the change set (copied only when some stay behind); the
+                // mapped layer is not used after the merge
+                let all_new = upd.is_empty() && ins.len() == mt.rows.len();
+                let emptied = Rows {
+                    table: mt.rows.table.clone(),
+                    columns: Vec::new(),
+                    geoms: Vec::new(),
+                };
+                let (update_rows, insert) = if all_new {
+                    (None, Some(std::mem::replace(&mut mt.rows, emptied)))
+                } else {
+                    let u = (!upd.is_empty()).then(|| mt.rows.take(&upd));
+                    let n = (!ins.is_empty()).then(|| mt.rows.take(&ins));
+                    mt.rows = emptied;
+                    (u, n)
+                };
+                changes.tables.push(TableChange {
+                    table: mt.table.clone(),
+                    delete_where: vec![],
+                    delete: vec![],
+                    update_fids: upd_fids,
+                    update_rows,
+                    insert: insert.filter(|r| !r.is_empty()),
+                });
+            }
         }
+        // the records as read are only needed for this source's quarantine entries
+        ing.raw = Default::default();
         // quarantined records whose target received no rows at all
         for (table, q) in per_table_q {
             let read = ing.read_per_target.get(&table).copied().unwrap_or(q);
