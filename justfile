@@ -45,6 +45,10 @@ bench-reproject PARCELS="1000000":
 bench-validate PARCELS="1000000":
     bash scripts/bench/validate.sh {{PARCELS}}
 
+# registry load of the parcels into GeoPackage and PostGIS vs ogr2ogr and shp2pgsql (default 1M)
+bench-load PARCELS="1000000":
+    bash scripts/bench/load.sh {{PARCELS}}
+
 # registry loads: 1M parcel rows into PostGIS (binary COPY) and into GeoPackage vs ogr2ogr -f PostgreSQL
 bench-registry ROWS="1000000":
     bash scripts/bench/registry.sh {{ROWS}}

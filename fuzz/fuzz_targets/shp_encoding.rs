@@ -19,7 +19,12 @@ fuzz_target!(|data: &[u8]| {
     let body = inp.sections[0].unwrap_or(&[]);
     let meta = inp.sections[3].unwrap_or(&[]);
     let ldid = meta.first().copied().unwrap_or(0);
-    let name: &[u8] = meta.get(1..).filter(|n| !n.is_empty()).unwrap_or(b"QLRMC");
+    // a name starting with 0x0D (the header terminator) or NUL is no field at all: the DBF would
+    // have none (crash-f303f5e9…, now a test in cadastra-shp/tests/corruption.rs)
+    let name: &[u8] = meta
+        .get(1..)
+        .filter(|n| !n.is_empty() && n[0] != 0x0D && n[0] != 0)
+        .unwrap_or(b"QLRMC");
 
     // the lookups on their own
     if let Some(cpg) = inp.sections[1] {

@@ -7,6 +7,7 @@
     report.py ingest  RESULTS_DIR      (ingest.sh)
     report.py reproject RESULTS_DIR    (reproject.sh)
     report.py validate RESULTS_DIR     (validate.sh)
+    report.py load    RESULTS_DIR      (load.sh)
 
 Stage times are the run summary's `timings` (cadastra-pipeline run.rs); `joins` and `outputs`
 are not timed by the pipeline and are derived (marked ≈): joins end at the newest file in
@@ -34,6 +35,8 @@ T_GPD = 6.0  # vs the GeoPandas job, at least
 T_INGEST_GPD = 8.0  # reader vs geopandas.read_file, at least
 T_INGEST_FLOOR = 5.0  # reader vs reading the bytes, at most
 T_VALIDATE_GPD = 10.0  # cadastra validate (parcels + buildings) vs the GeoPandas checks, at least
+T_LOAD_GPKG = 4.0  # registry load into GeoPackage vs ogr2ogr, at least
+T_LOAD_PG = 2.0  # registry load into PostGIS vs ogr2ogr / shp2pgsql, at least
 T_VALIDATE_MEM_MB = 2000.0  # validation peak RSS per million parcels, MB, at most
 
 
@@ -437,6 +440,49 @@ def validate(a):
         f.write("\n".join(out) + "\n")
 
 
+def load_bench(a):
+    d = a.dir
+    cr = load(os.path.join(d, "cadastra-load.json"))
+    cm = load(os.path.join(d, "measure-cadastra.json"))
+    rows = cr["rows"]
+    ph = {p["phase"].split(" (")[0]: p for p in cr["phases"]}
+    def tool(prefix):
+        ms = [load(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.startswith(prefix)]
+        if not ms:
+            return None
+        return sum(m["wall_s"] for m in ms), sum(m.get("user_s", 0) + m.get("sys_s", 0) for m in ms), max(mib(m.get("max_rss_kb")) for m in ms)
+    ver = open(os.path.join(d, "ogr2ogr-version.txt")).read().strip() if os.path.exists(os.path.join(d, "ogr2ogr-version.txt")) else "ogr2ogr"
+    out = [f"registry load: the parcels of both districts — {machine()}", ""]
+    out.append(f"{rows:,} parcel rows (" + ", ".join(f"{s['source']} {s['records']:,} records" for s in cr["sources"]) + f"); {ver}")
+    rm = ph["read + map"]
+    out.append(f"  cadastra read + map (GBK, registry schema, provenance, hash): {rm['wall_s']:7.2f} s  (CPU {rm['cpu_s']:.1f} s)")
+    res = {}
+    for key, label, prefix, target in (("gpkg", "GeoPackage", "measure-ogr2ogr-gpkg-", T_LOAD_GPKG),
+                                       ("pg", "PostGIS", "measure-ogr2ogr-pg-", T_LOAD_PG)):
+        w = ph.get("write GeoPackage" if key == "gpkg" else "write PostGIS")
+        if not w:
+            continue
+        total = rm["wall_s"] + w["wall_s"]
+        out.append(f"  cadastra -> {label}: write {w['wall_s']:7.2f} s; read + map + write {total:7.2f} s = {rows / total:,.0f} rows/s")
+        o = tool(prefix)
+        if o:
+            out.append(f"  ogr2ogr  -> {label}: {o[0]:7.2f} s = {rows / o[0]:,.0f} rows/s  (CPU {o[1]:.1f} s client, peak RSS {o[2]:.0f} MiB)")
+            res[key] = (o[0] / total, target, label, "ogr2ogr")
+        if key == "pg":
+            s = tool("measure-shp2pgsql-")
+            if s:
+                out.append(f"  shp2pgsql -D -I | psql -> {label}: {s[0]:7.2f} s = {rows / s[0]:,.0f} rows/s")
+                res["shp2pgsql"] = (s[0] / total, target, label, "shp2pgsql")
+    out.append(f"    cadastra process: peak RSS {mib(cm.get('max_rss_kb')):.0f} MiB, {load_str(cm)}")
+    out.append("")
+    out.append("targets (issue 6; same files, same run; cadastra timed from reading the files to the commit):")
+    for ratio, target, label, other in res.values():
+        out.append(check(ratio >= target, f"into {label}: {ratio:.2f}x faster than {other} (target >= {target:.0f}x)"))
+    print("\n".join(out))
+    with open(os.path.join(d, "report.txt"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -445,10 +491,10 @@ def main():
         r.add_argument(k, type=int, required=True)
     for k in ("--measure", "--summary", "--run", "--out"):
         r.add_argument(k, required=True)
-    for name in ("bench", "compare", "ingest", "reproject", "validate"):
+    for name in ("bench", "compare", "ingest", "reproject", "validate", "load"):
         sub.add_parser(name).add_argument("dir")
     a = ap.parse_args()
-    {"record": record, "bench": bench, "compare": compare, "ingest": ingest, "reproject": reproject, "validate": validate}[a.cmd](a)
+    {"record": record, "bench": bench, "compare": compare, "ingest": ingest, "reproject": reproject, "validate": validate, "load": load_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

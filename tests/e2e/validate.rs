@@ -150,15 +150,26 @@ fn validate_named_sources_of_a_pipeline() {
     }
     let csv = std::fs::read_to_string(ws.path().join("out/findings.csv")).unwrap();
     assert!(
-        csv.lines().skip(1).all(|l| l.contains("ZDJBXX") || l.contains("ZRZ")),
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains("ZDJBXX") || l.contains("ZRZ")),
         "only the parcels and buildings were validated"
     );
 
     let o = cadastra(
         ws.path(),
-        &["--quiet", "validate", "pipelines/laiwu.toml", "--source", "nope"],
+        &[
+            "--quiet",
+            "validate",
+            "pipelines/laiwu.toml",
+            "--source",
+            "nope",
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("no source named nope") && t.contains("laiwu_zd"), "{t}");
+    assert!(
+        t.contains("no source named nope") && t.contains("laiwu_zd"),
+        "{t}"
+    );
 }

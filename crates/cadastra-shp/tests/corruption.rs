@@ -329,3 +329,34 @@ fn one_worker_reads_the_same_as_several() {
     }
     assert_eq!(one.columns[1].get(n - 1), Some("李四"));
 }
+
+/// Fuzz regression (shp_encoding, crash-f303f5e9…): a field descriptor whose name starts with the
+/// header terminator 0x0D ends the field list, as in shapelib: the DBF reads with no fields and
+/// every record counted, whatever the header length says; never a panic.
+#[test]
+fn a_descriptor_starting_with_the_terminator_ends_the_field_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 3u32;
+    let mut b = vec![0u8; 32];
+    b[0] = 0x03;
+    b[4..8].copy_from_slice(&rows.to_le_bytes());
+    b[8..10].copy_from_slice(&(32u16 + 32 + 1).to_le_bytes());
+    b[10..12].copy_from_slice(&(1u16 + 5).to_le_bytes());
+    b[29] = 0x01;
+    let mut d = [0u8; 32];
+    d[..3].copy_from_slice(b"\r\x1a\x00");
+    d[11] = b'C';
+    d[16] = 5;
+    b.extend_from_slice(&d);
+    b.push(0x0D);
+    for v in [b"abcde", b"\xc0\xb3\xb31\xc7", b"     "] {
+        b.push(b' ');
+        b.extend_from_slice(v);
+    }
+    b.push(0x1A);
+    let p = dir.path().join("t.dbf");
+    std::fs::write(&p, &b).unwrap();
+    let t = read_dbf(&p, &ReadOptions::default()).expect("a DBF without fields still reads");
+    assert!(t.columns.is_empty(), "{} fields", t.columns.len());
+    assert_eq!(t.len(), rows as usize, "every record counted");
+}
