@@ -6,6 +6,16 @@
 //! - [`clock`]: wall and CPU time of this process, best-of-N timing.
 //! - `src/bin/cadastra-read-bench.rs`: times `cadastra_shp::read_shapefile` against the floor of
 //!   reading the files' bytes (`just bench-ingest`).
+//! - `src/bin/cadastra-reproject-bench.rs`: reprojection coordinates per second on 1 and 2
+//!   threads (`just bench-reproject`).
+//! - `src/bin/cadastra-load-bench.rs`: read + map + write of the parcels into a new GeoPackage
+//!   and PostGIS registry (`just bench-load`).
+//!
+//! Every binary and benchmark linking this crate allocates with mimalloc, as the `cadastra`
+//! binary does, so that they measure what users run.
 
 pub mod clock;
 pub mod world;
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

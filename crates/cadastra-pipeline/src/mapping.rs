@@ -223,6 +223,11 @@ struct Ctx<'a> {
     targets: Vec<TargetCtx<'a>>,
     when_idx: Vec<Option<usize>>,
     key_idx: Vec<usize>,
+    /// cleaning options per target and field of its table, made once (they hold the
+    /// placeholder list: building them per value was most of the mapping's allocations)
+    field_opts: Vec<Vec<TextOptions>>,
+    /// keys and routing values: blanks removed
+    remove_blanks: TextOptions,
 }
 
 fn cleaned(v: &str, opts: &TextOptions, counts: &mut ChangeCounts) -> Option<String> {
@@ -285,17 +290,9 @@ impl Ctx<'_> {
                     break;
                 }
                 Some(w) => {
-                    let v = self.raw_text(row, self.when_idx[ti]).and_then(|v| {
-                        clean_text(
-                            v,
-                            &TextOptions {
-                                blanks: Blanks::Remove,
-                                ..Default::default()
-                            },
-                        )
-                        .0
-                        .map(|c| c.into_owned())
-                    });
+                    let v = self
+                        .raw_text(row, self.when_idx[ti])
+                        .and_then(|v| clean_text(v, &self.remove_blanks).0.map(|c| c.into_owned()));
                     if v.as_deref()
                         .is_some_and(|v| w.values.iter().any(|x| x == v))
                     {
@@ -308,17 +305,14 @@ impl Ctx<'_> {
         let key = if self.src.key.first().map(String::as_str) == Some(crate::quick::ROW_KEY) {
             Some(format!("row {}", self.raw.src_rows[row]))
         } else {
-            let opts = TextOptions {
-                blanks: Blanks::Remove,
-                ..Default::default()
-            };
+            let opts = &self.remove_blanks;
             let parts: Vec<Option<String>> = self
                 .key_idx
                 .iter()
                 .map(|&i| {
                     self.raw.columns[i]
                         .get(row)
-                        .and_then(|v| cleaned(v, &opts, &mut ChangeCounts::default()))
+                        .and_then(|v| cleaned(v, opts, &mut ChangeCounts::default()))
                 })
                 .collect();
             if parts.iter().all(Option::is_some) {
@@ -401,7 +395,7 @@ impl Ctx<'_> {
         for (k, (fi, m)) in tp.fields.iter().enumerate() {
             let f = &def.fields[*fi];
             let (from_idx, unit_idx) = idxs[k];
-            let opts = text_options(def, *fi);
+            let opts = &self.field_opts[ti][*fi];
             let mut v: Option<String> = if let Some(c) = &m.constant {
                 Some(c.clone())
             } else if let Some(parts) = &m.concat {
@@ -415,7 +409,7 @@ impl Ctx<'_> {
                             .raw
                             .field_index(p)
                             .and_then(|i| self.raw.columns[i].get(row))
-                            .and_then(|x| cleaned(x, &opts, counts))
+                            .and_then(|x| cleaned(x, opts, counts))
                         {
                             Some(x) => s.push_str(&x),
                             None => ok = false,
@@ -425,7 +419,7 @@ impl Ctx<'_> {
                 ok.then_some(s)
             } else {
                 self.raw_text(row, from_idx)
-                    .and_then(|x| cleaned(x, &opts, counts))
+                    .and_then(|x| cleaned(x, opts, counts))
             };
             if v.is_none() {
                 v = m.default.clone();
@@ -614,12 +608,25 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
         .map(|t| t.when.as_ref().and_then(|w| raw.field_index(&w.field)))
         .collect();
     let key_idx: Vec<usize> = src.key.iter().filter_map(|k| raw.field_index(k)).collect();
+    let field_opts = targets
+        .iter()
+        .map(|(_, def, _)| {
+            (0..def.fields.len())
+                .map(|fi| text_options(def, fi))
+                .collect()
+        })
+        .collect();
     let ctx = Ctx {
         src,
         raw,
         targets,
         when_idx,
         key_idx,
+        field_opts,
+        remove_blanks: TextOptions {
+            blanks: Blanks::Remove,
+            ..Default::default()
+        },
     };
 
     let problem_rows: HashSet<usize> = data.problems.iter().map(|p| p.row).collect();

@@ -45,8 +45,9 @@ pub(crate) struct MergeOptions {
 pub(crate) struct MergeOutput {
     pub changes: ChangeSet,
     pub recon: Vec<ReconRow>,
-    /// key_crosswalk rows: key_type, old_key, new_key, table_name, src_system, batch_id, run_id
-    pub crosswalk: Vec<Vec<Option<String>>>,
+    /// key_crosswalk rows (key_type, old_key, new_key, table_name, src_system, batch_id, run_id),
+    /// columnar: one row per re-keyed cell of a loaded record (millions at city scale)
+    pub crosswalk: Rows,
     pub quarantine: Vec<Quarantined>,
     /// MERGE-* findings, one per conflict
     pub findings: Vec<Finding>,
@@ -226,7 +227,7 @@ pub(crate) fn merge(
     }
 
     // ---- 1. re-key
-    let mut crosswalk: Vec<Vec<Option<String>>> = Vec::new();
+    let mut crosswalk = Rows::new(registry().table("key_crosswalk").expect("system table"));
     // per source, per target: (row, key type, old, new) of the re-keying
     type Rekeyed = Vec<(usize, &'static str, String, String)>;
     let mut xws: Vec<Vec<Rekeyed>> = Vec::new();
@@ -567,30 +568,31 @@ pub(crate) fn merge(
                     }
                 }
             }
-            for (r, kt, old, new) in &xws[i][j] {
-                if ins.binary_search(r).is_ok() {
-                    crosswalk.push(vec![
-                        Some(kt.to_string()),
-                        Some(old.clone()),
-                        Some(new.clone()),
-                        Some(mt.table.clone()),
-                        Some(system.clone()),
-                        Some(plan.batch.clone()),
-                        Some(run_id.clone()),
-                    ]);
+            if reg.is_some() {
+                let mut cross = |kt: &str, old: &str, new: &str| {
+                    for (col, v) in crosswalk.columns.iter_mut().zip([
+                        kt,
+                        old,
+                        new,
+                        mt.table.as_str(),
+                        system.as_str(),
+                        plan.batch.as_str(),
+                        run_id.as_str(),
+                    ]) {
+                        if let Column::Text(c) = col {
+                            c.push(Some(v));
+                        }
+                    }
+                };
+                for (r, kt, old, new) in std::mem::take(&mut xws[i][j]) {
+                    if ins.binary_search(&r).is_ok() {
+                        cross(kt, &old, &new);
+                    }
                 }
-            }
-            for (_, _, r, old, new, kt) in renumbered.iter().filter(|x| x.0 == i && x.1 == j) {
-                if ins.binary_search(r).is_ok() || upd.contains(r) {
-                    crosswalk.push(vec![
-                        Some(kt.to_string()),
-                        Some(old.clone()),
-                        Some(new.clone()),
-                        Some(mt.table.clone()),
-                        Some(system.clone()),
-                        Some(plan.batch.clone()),
-                        Some(run_id.clone()),
-                    ]);
+                for (_, _, r, old, new, kt) in renumbered.iter().filter(|x| x.0 == i && x.1 == j) {
+                    if ins.binary_search(r).is_ok() || upd.contains(r) {
+                        cross(kt, old, new);
+                    }
                 }
             }
             held_total += held.len() as u64;

@@ -472,10 +472,9 @@ pub fn run(
             s
         };
         if !crosswalk.is_empty() {
-            changes.tables.push(TableChange::inserts(
-                "key_crosswalk",
-                text_rows("key_crosswalk", crosswalk),
-            ));
+            changes
+                .tables
+                .push(TableChange::inserts("key_crosswalk", crosswalk));
         }
         let q_rows: Vec<Vec<Option<String>>> = quarantine_all
             .iter()

@@ -6,6 +6,7 @@
 //! Either way a killed run leaves the registry exactly as before or exactly as after.
 
 mod functions;
+pub mod rtree;
 
 use crate::ddl::{index_statements, q, sqlite_create};
 use crate::registry::{ChangeSet, ExistingRow, Registry, RegistryError, TableChange};
@@ -51,10 +52,30 @@ pub fn srs_wkt(epsg: i32) -> Result<(String, String), String> {
     Ok((name, wkt))
 }
 
+/// Process-wide SQLite settings, applied once before SQLite initialises (later calls are refused
+/// by SQLite and ignored): no global memory statistics, which otherwise take a mutex around each
+/// of the allocations a bulk load makes per bound value.
+pub fn configure_sqlite() {
+    static CONFIG: std::sync::Once = std::sync::Once::new();
+    CONFIG.call_once(|| {
+        // SAFETY: sqlite3_config is called with an int option and an int argument, as
+        // SQLITE_CONFIG_MEMSTATUS takes, before this process's code opens a connection; SQLite
+        // refuses (SQLITE_MISUSE) without effect when it is already initialised.
+        #[allow(unsafe_code)] // rusqlite has no safe wrapper for sqlite3_config
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
+}
+
 impl GpkgRegistry {
     /// Open the registry at `path` if it exists (refusing files that are not cadastra registries),
     /// or prepare to create it. `srs_id` is the EPSG code of the registry's layers (4548).
     pub fn open(path: &Path, srs_id: i32) -> Result<GpkgRegistry, RegistryError> {
+        configure_sqlite();
         let perr = |message: String| RegistryError::Path {
             path: path.display().to_string(),
             message,
@@ -181,8 +202,17 @@ impl GpkgRegistry {
         Ok(conn)
     }
 
-    fn finish_new(&self, conn: &Connection, path: &Path) -> Result<(), RegistryError> {
+    /// Indexes and R-trees of a new file, after the bulk load. `boxes` holds, per table, the
+    /// bounding box of every inserted geometry by fid (collected while inserting): the R-trees are
+    /// bulk loaded from them (`rtree.rs`), not filled entry by entry.
+    fn finish_new(
+        &self,
+        conn: &Connection,
+        path: &Path,
+        mut boxes: HashMap<String, Vec<(i64, [f64; 4])>>,
+    ) -> Result<(), RegistryError> {
         let e = |t: &str| sql_err(path, t);
+        conn.execute_batch("BEGIN").map_err(e("-"))?;
         for t in self.tables() {
             for s in index_statements(t) {
                 conn.execute_batch(&s).map_err(e(&t.name))?;
@@ -191,16 +221,15 @@ impl GpkgRegistry {
         for t in self.tables().filter(|t| t.geometry.is_some()) {
             let n = &t.name;
             conn.execute_batch(&rtree_ddl(n)).map_err(e(n))?;
-            conn.execute_batch(&format!(
-                "INSERT OR REPLACE INTO {rt} SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM {t} WHERE geom NOT NULL AND NOT ST_IsEmpty(geom);",
-                rt = q(&format!("rtree_{n}_geom")),
-                t = q(n)
-            ))
-            .map_err(e(n))?;
+            let mut b = boxes.remove(n).unwrap_or_default();
+            rtree::bulk_load(conn, &format!("rtree_{n}_geom"), &mut b).map_err(e(n))?;
             conn.execute_batch(&rtree_triggers(n)).map_err(e(n))?;
         }
         update_contents(conn, path, self.only.as_deref())?;
-        conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;")
+        conn.execute_batch("COMMIT").map_err(e("-"))?;
+        // planner statistics from a sample of each index (`analysis_limit`): a full ANALYZE reads
+        // every row of every index again
+        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA analysis_limit = 1000; ANALYZE;")
             .map_err(e("-"))?;
         Ok(())
     }
@@ -388,11 +417,14 @@ fn bind_row(
     Ok(p)
 }
 
+/// Apply one table's changes. With `boxes` (a new file, whose R-trees are built after the load),
+/// the bounding box of every inserted geometry is collected by fid.
 fn apply_table(
     conn: &Connection,
     path: &Path,
     srs_id: i32,
     ch: &TableChange,
+    boxes: Option<&mut Vec<(i64, [f64; 4])>>,
 ) -> Result<(), RegistryError> {
     let def = registry()
         .table(&ch.table)
@@ -456,12 +488,44 @@ fn apply_table(
     if let Some(rows) = &ch.insert {
         check_shape(def, rows, path)?;
         let mut st = conn.prepare(&insert_sql(def)).map_err(e())?;
-        for i in 0..rows.len() {
-            bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
-            st.raw_execute().map_err(e())?;
+        let boxes = boxes.filter(|_| def.geometry.is_some());
+        match boxes {
+            None => {
+                for i in 0..rows.len() {
+                    bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
+                    st.raw_execute().map_err(e())?;
+                }
+            }
+            Some(boxes) => {
+                boxes.reserve(rows.len());
+                for i in 0..rows.len() {
+                    bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
+                    st.raw_execute().map_err(e())?;
+                    if let Some(b) = rows.geoms[i].as_ref().and_then(bbox) {
+                        boxes.push((conn.last_insert_rowid(), b));
+                    }
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Bounding box (min x, max x, min y, max y) of a geometry with at least one coordinate.
+fn bbox(g: &cadastra_model::Geom) -> Option<[f64; 4]> {
+    let mut it =
+        g.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.0.iter());
+    let c = it.next()?;
+    let mut b = [c.x, c.x, c.y, c.y];
+    for c in it {
+        b[0] = b[0].min(c.x);
+        b[1] = b[1].max(c.x);
+        b[2] = b[2].min(c.y);
+        b[3] = b[3].max(c.y);
+    }
+    Some(b)
 }
 
 fn check_shape(def: &TableDef, rows: &Rows, path: &Path) -> Result<(), RegistryError> {
@@ -619,12 +683,14 @@ impl Registry for GpkgRegistry {
                     let conn = self.create_at(&partial)?;
                     conn.execute_batch("BEGIN")
                         .map_err(sql_err(&partial, "-"))?;
+                    let mut boxes: HashMap<String, Vec<(i64, [f64; 4])>> = HashMap::new();
                     for ch in &changes.tables {
-                        apply_table(&conn, &partial, self.srs_id, ch)?;
+                        let b = boxes.entry(ch.table.clone()).or_default();
+                        apply_table(&conn, &partial, self.srs_id, ch, Some(b))?;
                     }
                     conn.execute_batch("COMMIT")
                         .map_err(sql_err(&partial, "-"))?;
-                    self.finish_new(&conn, &partial)?;
+                    self.finish_new(&conn, &partial, boxes)?;
                     conn.close().map_err(|(_, e)| sql_err(&partial, "-")(e))?;
                     let f = std::fs::File::open(&partial).map_err(|e| RegistryError::Path {
                         path: partial.display().to_string(),
@@ -653,7 +719,7 @@ impl Registry for GpkgRegistry {
                 .map_err(sql_err(&path, "-"))?;
                 let r = (|| {
                     for ch in &changes.tables {
-                        apply_table(conn, &path, self.srs_id, ch)?;
+                        apply_table(conn, &path, self.srs_id, ch, None)?;
                     }
                     update_contents(conn, &path, None)
                 })();

@@ -138,10 +138,12 @@ pub fn clean_text<'a>(s: &'a str, opts: &TextOptions) -> (Option<Cow<'a, str>>, 
         ch.emptied = !s.is_empty();
         return (None, ch);
     }
-    let is_placeholder = opts.placeholders.iter().any(|p| {
-        let p = fullwidth_to_ascii(p.trim());
-        p.eq_ignore_ascii_case(v.trim_matches(is_blank))
-    });
+    let vt = v.trim_matches(is_blank);
+    // a placeholder folds to at most its own length: longer values (nearly all) skip the test
+    let is_placeholder = opts
+        .placeholders
+        .iter()
+        .any(|p| vt.len() <= p.len() && fullwidth_to_ascii(p.trim()).eq_ignore_ascii_case(vt));
     if is_placeholder {
         ch.placeholder = true;
         return (None, ch);
