@@ -28,12 +28,16 @@ for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" fuzz/logs
   echo "fuzzing $t for ${secs}s ..." >&2
   rc=0
+  # the instrumented build first, so that the time recorded is fuzzing time
+  cargo +nightly fuzz build --sanitizer none "$t" > "fuzz/logs/$t.build.log" 2>&1
+  t0=$SECONDS
   cargo +nightly fuzz run --sanitizer none "$t" "fuzz/corpus/$t" -- \
     -max_total_time="$secs" -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 \
     > "fuzz/logs/$t.log" 2>&1 || rc=$?
+  ran=$((SECONDS - t0))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/logs/$t.log" | grep -o '[0-9]*$' || echo 0)
   if [ $rc -eq 0 ]; then result=ok; else result="crash (exit $rc): $(ls -t "fuzz/artifacts/$t" | head -1)"; fi
-  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$t" "$secs" "${execs:-0}" "$result" >> "$log"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$t" "$ran" "${execs:-0}" "$result" >> "$log"
   echo "  $t: ${execs:-0} executions, $result" >&2
   if [ $rc -ne 0 ]; then
     tail -30 "fuzz/logs/$t.log" >&2
