@@ -4,7 +4,7 @@
 #   CADASTRA_BENCH_SEED=S    world seed (default 2019, the committed world's)
 #   CADASTRA_BENCH_REGEN=1   regenerate cached worlds
 #   CADASTRA_BENCH_SAMPLE_MS sampling period of the RSS sampler (default 100)
-#   CADASTRA_BIN, READ_BENCH_BIN  use these binaries instead of building them
+#   CADASTRA_BIN, READ_BENCH_BIN, REPROJECT_BENCH_BIN, LOAD_BENCH_BIN  use these binaries instead of building them
 
 BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BENCH_DIR="$BENCH_ROOT/scripts/bench"
@@ -34,12 +34,16 @@ bench_build() {
   CADASTRA_BIN="$CARGO_TARGET_DIR/$(bench_profile_dir)/cadastra"
 }
 
-bench_build_reader() {
-  [ -z "${READ_BENCH_BIN:-}" ] || return 0
+# bench_bin NAME: build the benches crate's binary NAME (profile as above); prints its path
+bench_bin() {
   local flags=(-q)
   [ "${CADASTRA_PROFILE:-release}" = "dev" ] || flags+=(--release)
-  (cd "$BENCH_ROOT" && cargo build "${flags[@]}" -p cadastra-benches --bin cadastra-read-bench)
-  READ_BENCH_BIN="$CARGO_TARGET_DIR/$(bench_profile_dir)/cadastra-read-bench"
+  (cd "$BENCH_ROOT" && cargo build "${flags[@]}" -p cadastra-benches --bin "$1" >&2) || return 1
+  echo "$CARGO_TARGET_DIR/$(bench_profile_dir)/$1"
+}
+
+bench_build_reader() {
+  [ -n "${READ_BENCH_BIN:-}" ] || READ_BENCH_BIN="$(bench_bin cadastra-read-bench)"
 }
 
 # a fingerprint of the generator: a cached world made by other generator sources is regenerated

@@ -20,12 +20,7 @@ results="${CADASTRA_BENCH_RESULTS:-$BENCH_DATA/results/$(date -u +%Y%m%dT%H%M%SZ
 mkdir -p "$results"
 bash "$BENCH_ROOT/scripts/setup-system.sh" --test
 bench_build
-if [ -z "${LOAD_BENCH_BIN:-}" ]; then
-  flags=(-q)
-  [ "${CADASTRA_PROFILE:-release}" = "dev" ] || flags+=(--release)
-  (cd "$BENCH_ROOT" && cargo build "${flags[@]}" -p cadastra-benches --bin cadastra-load-bench)
-  LOAD_BENCH_BIN="$CARGO_TARGET_DIR/$(bench_profile_dir)/cadastra-load-bench"
-fi
+[ -n "${LOAD_BENCH_BIN:-}" ] || LOAD_BENCH_BIN="$(bench_bin cadastra-load-bench)"
 source "$BENCH_ROOT/scripts/pg-test-cluster.sh"
 pg="$CADASTRA_TEST_PG"
 ogr_pg="$("$BENCH_PY" -c '

@@ -18,12 +18,7 @@ repeat="${CADASTRA_BENCH_REPEAT:-3}"
 results="${CADASTRA_BENCH_RESULTS:-$BENCH_DATA/results/$(date -u +%Y%m%dT%H%M%SZ)-reproject-w$n}"
 mkdir -p "$results"
 bench_build
-if [ -z "${REPROJECT_BENCH_BIN:-}" ]; then
-  flags=(-q)
-  [ "${CADASTRA_PROFILE:-release}" = "dev" ] || flags+=(--release)
-  (cd "$BENCH_ROOT" && cargo build "${flags[@]}" -p cadastra-benches --bin cadastra-reproject-bench)
-  REPROJECT_BENCH_BIN="$CARGO_TARGET_DIR/$(bench_profile_dir)/cadastra-reproject-bench"
-fi
+[ -n "${REPROJECT_BENCH_BIN:-}" ] || REPROJECT_BENCH_BIN="$(bench_bin cadastra-reproject-bench)"
 command -v ogr2ogr > /dev/null || { say "ogr2ogr missing (apt-get install gdal-bin)"; exit 2; }
 world="$(ensure_world "$n")"
 file="$world/laiwu/ZD.shp"

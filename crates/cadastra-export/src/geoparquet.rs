@@ -21,34 +21,13 @@ use std::sync::Arc;
 /// Rows per row group (GeoParquet's distribution guide: 50k–150k).
 pub const ROW_GROUP: usize = 100_000;
 
+use cadastra_io::hilbert::hilbert;
+
 /// PROJJSON of the registry CRS, from PROJ through GDAL.
 pub fn projjson() -> Result<serde_json::Value, String> {
     let sr = gdal::spatial_ref::SpatialRef::from_epsg(crate::EPSG).map_err(|e| e.to_string())?;
     let s = sr.to_projjson().map_err(|e| e.to_string())?;
     serde_json::from_str(&s).map_err(|e| e.to_string())
-}
-
-/// Position along a Hilbert curve of order 16 of (x, y) in the unit square.
-pub fn hilbert(x: f64, y: f64) -> u64 {
-    let n: u64 = 1 << 16;
-    let clamp = |v: f64| ((v.clamp(0.0, 1.0) * (n - 1) as f64) as u64).min(n - 1);
-    let (mut x, mut y) = (clamp(x), clamp(y));
-    let mut d = 0u64;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = n - 1 - x;
-                y = n - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
 }
 
 fn schema(layer: &LayerOut) -> String {
@@ -380,16 +359,6 @@ pub fn read_text_column(path: &Path, column: &str) -> Result<Vec<Option<String>>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hilbert_is_a_bijection_on_a_small_grid_and_local() {
-        assert_eq!(hilbert(0.0, 0.0), 0);
-        let a = hilbert(0.1, 0.1);
-        let b = hilbert(0.1001, 0.1001);
-        let c = hilbert(0.9, 0.9);
-        assert!(a.abs_diff(b) < a.abs_diff(c));
-        assert!(hilbert(2.0, -1.0) < u64::MAX);
-    }
 
     #[test]
     fn projjson_is_cgcs2000_gk_117() {

@@ -13,6 +13,7 @@
 
 pub mod ddl;
 pub mod gpkg;
+pub mod hilbert;
 pub mod ogr;
 pub mod postgis;
 pub mod registry;

@@ -167,8 +167,8 @@ pub fn bulk_load(
     Ok(())
 }
 
-/// Sort boxes by the Hilbert index of their centres on a 2^16 grid over their extent.
-pub fn hilbert_sort(b: &mut [(i64, [f64; 4])]) {
+/// Sort boxes by the Hilbert index of their centres over their extent.
+fn hilbert_sort(b: &mut [(i64, [f64; 4])]) {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for (_, [a, c, d, e]) in b.iter() {
         x0 = x0.min((a + c) / 2.0);
@@ -176,35 +176,11 @@ pub fn hilbert_sort(b: &mut [(i64, [f64; 4])]) {
         y0 = y0.min((d + e) / 2.0);
         y1 = y1.max((d + e) / 2.0);
     }
-    const N: f64 = 65535.0;
-    let sx = if x1 > x0 { N / (x1 - x0) } else { 0.0 };
-    let sy = if y1 > y0 { N / (y1 - y0) } else { 0.0 };
+    let (w, h) = ((x1 - x0).max(1e-9), (y1 - y0).max(1e-9));
     b.sort_by_cached_key(|(fid, [a, c, d, e])| {
-        let x = (((a + c) / 2.0 - x0) * sx) as u32;
-        let y = (((d + e) / 2.0 - y0) * sy) as u32;
-        (hilbert_d(x, y), *fid)
+        let key = crate::hilbert::hilbert(((a + c) / 2.0 - x0) / w, ((d + e) / 2.0 - y0) / h);
+        (key, *fid)
     });
-}
-
-/// Position of (x, y) on the Hilbert curve filling a 2^16 × 2^16 grid.
-fn hilbert_d(mut x: u32, mut y: u32) -> u64 {
-    let n: u32 = 1 << 16;
-    let mut d: u64 = 0;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u32::from(x & s > 0);
-        let ry = u32::from(y & s > 0);
-        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = n - 1 - x;
-                y = n - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
 }
 
 #[cfg(test)]
@@ -250,6 +226,15 @@ mod tests {
             .collect()
     }
 
+    fn stored(conn: &Connection) -> Vec<(i64, f64, f64)> {
+        conn.prepare("SELECT id, minx, maxy FROM rt ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     #[test]
     fn a_bulk_loaded_tree_passes_sqlites_check_and_answers_as_an_inserted_one() {
         for n in [1usize, 2, 51, 52, 2_601, 2_652, 10_000] {
@@ -276,21 +261,7 @@ mod tests {
                 assert_eq!(window(&a, w), window(&b, w), "n = {n}, window {w:?}");
             }
             // the stored boxes are SQLite's own: rounded outwards to 32-bit floats
-            let ra: Vec<(i64, f64, f64)> = a
-                .prepare("SELECT id, minx, maxy FROM rt ORDER BY id")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            let rb: Vec<(i64, f64, f64)> = b
-                .prepare("SELECT id, minx, maxy FROM rt ORDER BY id")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(ra, rb);
+            assert_eq!(stored(&a), stored(&b));
             // and the tree takes ordinary inserts and deletes afterwards
             a.execute(
                 "INSERT INTO rt VALUES (?1, 1, 2, 3, 4)",
