@@ -11,11 +11,12 @@
 //! - `src/bin/cadastra-load-bench.rs`: read + map + write of the parcels into a new GeoPackage
 //!   and PostGIS registry (`just bench-load`).
 //!
-//! Every binary and benchmark linking this crate allocates with mimalloc, as the `cadastra`
-//! binary does, so that they measure what users run.
+//! Every binary and benchmark linking this crate allocates with mimalloc through
+//! `cadastra-alloc`, as the `cadastra` binary does, and the binaries tune it the same way
+//! (`cadastra_alloc::tune()` first in `main`), so that they measure what users run.
 
 pub mod clock;
 pub mod world;
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// links the global allocator into every binary and benchmark of this crate
+use cadastra_alloc as _;

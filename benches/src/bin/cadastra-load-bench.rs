@@ -114,6 +114,7 @@ fn run() -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
+    cadastra_alloc::tune();
     match run() {
         Ok(v) => {
             println!("{v}");

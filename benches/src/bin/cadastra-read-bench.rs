@@ -14,6 +14,7 @@ fn timing_json(t: &Timing) -> serde_json::Value {
 }
 
 fn main() -> ExitCode {
+    cadastra_alloc::tune();
     let mut args = std::env::args().skip(1);
     let mut threads = 2usize;
     let mut repeat = 3usize;

@@ -163,6 +163,7 @@ fn run(a: &Args) -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
+    cadastra_alloc::tune();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

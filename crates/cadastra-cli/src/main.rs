@@ -11,9 +11,6 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser, Debug)]
 #[command(
     name = "cadastra",
@@ -167,26 +164,8 @@ pub enum CrsCommand {
     },
 }
 
-/// mimalloc returns freed memory to the OS at once and commits arena memory on demand: at city
-/// scale the peak resident memory is a seventh lower and the kernel zeroes fewer pages (1M-parcel
-/// validation on 2 threads, parcels + buildings: peak RSS 2,412,036 → 2,068,736 kB, system time
-/// 8.3 → 5.8 s, wall time about the same). Environment variables (`MIMALLOC_PURGE_DELAY`, …) are
-/// read before this and overridden.
-fn tune_allocator() {
-    // mimalloc's mi_option_e (v2 and v3): arena_eager_commit = 4, purge_delay = 15
-    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    #[allow(unsafe_code)] // the allocator's C API; no safe wrapper exists
-    // SAFETY: called first thing in main, while this is the only thread (mi_option_set is not
-    // thread-safe), with option numbers of the bundled mimalloc and plain integer values.
-    unsafe {
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-    }
-}
-
 fn main() -> ExitCode {
-    tune_allocator();
+    cadastra_alloc::tune();
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         let _ = rayon::ThreadPoolBuilder::new()

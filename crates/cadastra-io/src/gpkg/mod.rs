@@ -33,12 +33,15 @@ pub struct GpkgRegistry {
     pub notes: Vec<String>,
 }
 
-fn sql_err(path: &Path, table: &str) -> impl FnOnce(rusqlite::Error) -> RegistryError {
-    let target = path.display().to_string();
-    let table = table.to_string();
+/// The error of a failed SQLite call on `table` of the file at `path`. Borrows both: the strings
+/// are only made when a call fails (this runs twice per inserted row).
+fn sql_err<'a>(
+    path: &'a Path,
+    table: &'a str,
+) -> impl FnOnce(rusqlite::Error) -> RegistryError + 'a {
     move |source| RegistryError::Sqlite {
-        target,
-        table,
+        target: path.display().to_string(),
+        table: table.to_string(),
         source,
     }
 }
@@ -155,9 +158,8 @@ impl GpkgRegistry {
     }
 
     fn create_at(&self, path: &Path) -> Result<Connection, RegistryError> {
-        let e = |t: &str| sql_err(path, t);
-        let conn = Connection::open(path).map_err(e("-"))?;
-        functions::register(&conn).map_err(e("-"))?;
+        let conn = Connection::open(path).map_err(sql_err(path, "-"))?;
+        functions::register(&conn).map_err(sql_err(path, "-"))?;
         conn.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {USER_VERSION};
@@ -166,8 +168,9 @@ impl GpkgRegistry {
              PRAGMA page_size = 4096;
              PRAGMA cache_size = -200000;"
         ))
-        .map_err(e("-"))?;
-        conn.execute_batch(CORE_DDL).map_err(e("gpkg core"))?;
+        .map_err(sql_err(path, "-"))?;
+        conn.execute_batch(CORE_DDL)
+            .map_err(sql_err(path, "gpkg core"))?;
         let (name, _) = srs_wkt(self.srs_id).map_err(|m| RegistryError::Path {
             path: path.display().to_string(),
             message: m,
@@ -176,9 +179,10 @@ impl GpkgRegistry {
             "INSERT INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, organization_coordsys_id, definition, description) VALUES (?1, ?2, 'EPSG', ?2, ?3, ?4)",
             params![name, self.srs_id, self.srs_wkt, "registry CRS (CGCS2000 / 3-degree GK CM 117E)"],
         )
-        .map_err(e("gpkg_spatial_ref_sys"))?;
+        .map_err(sql_err(path, "gpkg_spatial_ref_sys"))?;
         for t in self.tables() {
-            conn.execute_batch(&sqlite_create(t)).map_err(e(&t.name))?;
+            conn.execute_batch(&sqlite_create(t))
+                .map_err(sql_err(path, &t.name))?;
             let data_type = if t.geometry.is_some() {
                 "features"
             } else {
@@ -188,13 +192,13 @@ impl GpkgRegistry {
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES (?1, ?2, ?1, ?3, ?4)",
                 params![t.name, data_type, format!("{} {}", t.zh, t.en), t.geometry.map(|_| self.srs_id)],
             )
-            .map_err(e(&t.name))?;
+            .map_err(sql_err(path, &t.name))?;
             if let Some(g) = t.geometry {
                 conn.execute(
                     "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) VALUES (?1, 'geom', ?2, ?3, 0, 0)",
                     params![t.name, g.as_str(), self.srs_id],
                 )
-                .map_err(e(&t.name))?;
+                .map_err(sql_err(path, &t.name))?;
             }
         }
         // indexes come in finish_new, after the bulk load: one sort instead of a b-tree insert
@@ -211,26 +215,30 @@ impl GpkgRegistry {
         path: &Path,
         mut boxes: HashMap<String, Vec<(i64, [f64; 4])>>,
     ) -> Result<(), RegistryError> {
-        let e = |t: &str| sql_err(path, t);
-        conn.execute_batch("BEGIN").map_err(e("-"))?;
+        // CREATE INDEX sorts with helper threads, one per core rayon uses (SQLite caps the number)
+        let threads = rayon::current_num_threads().saturating_sub(1);
+        conn.execute_batch(&format!("PRAGMA threads = {threads}; BEGIN"))
+            .map_err(sql_err(path, "-"))?;
         for t in self.tables() {
             for s in index_statements(t) {
-                conn.execute_batch(&s).map_err(e(&t.name))?;
+                conn.execute_batch(&s).map_err(sql_err(path, &t.name))?;
             }
         }
         for t in self.tables().filter(|t| t.geometry.is_some()) {
             let n = &t.name;
-            conn.execute_batch(&rtree_ddl(n)).map_err(e(n))?;
+            conn.execute_batch(&rtree_ddl(n))
+                .map_err(sql_err(path, n))?;
             let mut b = boxes.remove(n).unwrap_or_default();
-            rtree::bulk_load(conn, &format!("rtree_{n}_geom"), &mut b).map_err(e(n))?;
-            conn.execute_batch(&rtree_triggers(n)).map_err(e(n))?;
+            rtree::bulk_load(conn, &format!("rtree_{n}_geom"), &mut b).map_err(sql_err(path, n))?;
+            conn.execute_batch(&rtree_triggers(n))
+                .map_err(sql_err(path, n))?;
         }
         update_contents(conn, path, self.only.as_deref())?;
-        conn.execute_batch("COMMIT").map_err(e("-"))?;
+        conn.execute_batch("COMMIT").map_err(sql_err(path, "-"))?;
         // planner statistics from a sample of each index (`analysis_limit`): a full ANALYZE reads
         // every row of every index again
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA analysis_limit = 1000; ANALYZE;")
-            .map_err(e("-"))?;
+            .map_err(sql_err(path, "-"))?;
         Ok(())
     }
 }
@@ -240,7 +248,6 @@ fn update_contents(
     path: &Path,
     only: Option<&[String]>,
 ) -> Result<(), RegistryError> {
-    let e = |t: &str| sql_err(path, t);
     for t in registry()
         .tables
         .iter()
@@ -253,13 +260,13 @@ fn update_contents(
             ),
             params![t.name],
         )
-        .map_err(e(&t.name))?;
+        .map_err(sql_err(path, &t.name))?;
     }
     conn.execute(
         "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE data_type = 'attributes'",
         [],
     )
-    .map_err(e("gpkg_contents"))?;
+    .map_err(sql_err(path, "gpkg_contents"))?;
     Ok(())
 }
 
