@@ -115,6 +115,7 @@ fn run() -> Result<serde_json::Value, String> {
 
 fn main() -> ExitCode {
     cadastra_alloc::tune();
+    cadastra_io::gpkg::configure_sqlite();
     match run() {
         Ok(v) => {
             println!("{v}");

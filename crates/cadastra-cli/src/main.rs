@@ -166,6 +166,9 @@ pub enum CrsCommand {
 
 fn main() -> ExitCode {
     cadastra_alloc::tune();
+    // before anything (GDAL included) initialises SQLite: a later call has no effect, and SQLite's
+    // memory statistics then take a global mutex on every allocation of the registry write
+    cadastra_io::gpkg::configure_sqlite();
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         let _ = rayon::ThreadPoolBuilder::new()
