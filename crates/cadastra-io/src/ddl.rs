@@ -63,7 +63,17 @@ pub fn index_statements(t: &TableDef) -> Vec<String> {
             ));
         }
     }
-    if matches!(t.kind, TableKind::System | TableKind::Findings) && t.field("run_id").is_some() {
+    if t.name == "key_crosswalk" {
+        // looked up by legacy key (what became of 371202…?); a run's entries are few next to the
+        // millions a city-scale first load writes, where an index on run_id would be one value
+        v.push(format!(
+            "CREATE INDEX {} ON {} (old_key)",
+            q("ix_key_crosswalk_old"),
+            q(&t.name)
+        ));
+    } else if matches!(t.kind, TableKind::System | TableKind::Findings)
+        && t.field("run_id").is_some()
+    {
         v.push(format!(
             "CREATE INDEX {} ON {} (run_id)",
             q(&format!("ix_{}_run", t.name.to_lowercase())),

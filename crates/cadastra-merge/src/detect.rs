@@ -693,49 +693,58 @@ pub fn same_person_ids(a: &str, b: &str) -> Option<&'static str> {
     (up[..17] == long[..17]).then_some("15-digit number and its 18-digit form")
 }
 
-/// The pairs `(i, j)`, `i < j`, of `ids` that [`same_person_ids`] can relate, in the order of
-/// trying every pair, found through keys instead of by trying every pair: a common name holds
-/// thousands of ID numbers in a city (their pairs were most of the merge time at 1M parcels).
-/// Two 18-digit numbers one character apart share the number with that position blanked; two with
-/// neighbours swapped share it with the two positions sorted; a 15-digit number's 18-digit form
-/// shares its first 17 characters. Each key holds at most a dozen numbers.
+/// The pairs `(i, j)`, `i < j`, of the sorted `ids` that [`same_person_ids`] can relate, in the
+/// order of trying every pair, found without trying every pair: a common name holds thousands of
+/// ID numbers in a city (trying their pairs was most of the merge time at 1M parcels). Two 18-digit
+/// numbers relate only when one fails GB 11643, so only the failing ones' neighbours (one character
+/// changed, two neighbours swapped) are looked up, and each 15-digit number's 18-digit forms (any
+/// check character): a few hundred binary searches per failing number.
 fn id_pair_candidates(ids: &[&String]) -> Vec<(usize, usize)> {
-    let mut buckets: HashMap<(u8, u8, [u8; 18]), Vec<usize>> = HashMap::new();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let look = |i: usize, cand: &[u8], pairs: &mut Vec<(usize, usize)>| {
+        let Ok(cand) = std::str::from_utf8(cand) else {
+            return;
+        };
+        if let Ok(j) = ids.binary_search_by(|s| s.as_str().cmp(cand)) {
+            if j != i {
+                pairs.push((i.min(j), i.max(j)));
+            }
+        }
+    };
+    const LAST: &[u8; 11] = b"0123456789X";
     for (i, id) in ids.iter().enumerate() {
         if !looks_like_id_card(id) {
             continue;
         }
-        let b = id.as_bytes();
-        if b.len() == 15 {
+        if id.len() == 15 {
             if let Some(up) = id_card_15_to_18(id) {
-                let mut k = [b'?'; 18];
-                k[..17].copy_from_slice(&up.as_bytes()[..17]);
-                buckets.entry((2, 0, k)).or_default().push(i);
+                let mut c = up.into_bytes();
+                for &last in LAST {
+                    c[17] = last;
+                    look(i, &c, &mut pairs);
+                }
             }
             continue;
         }
-        let full: [u8; 18] = b.try_into().expect("18 bytes");
+        if id_card_check(id).is_ok() {
+            continue;
+        }
+        let mut c = id.as_bytes().to_vec();
         for pos in 0..18 {
-            let mut k = full;
-            k[pos] = b'?';
-            buckets.entry((0, pos as u8, k)).or_default().push(i);
+            let was = c[pos];
+            for &v in if pos == 17 { &LAST[..] } else { &LAST[..10] } {
+                if v != was {
+                    c[pos] = v;
+                    look(i, &c, &mut pairs);
+                }
+            }
+            c[pos] = was;
         }
         for pos in 0..17 {
-            let mut k = full;
-            if k[pos] > k[pos + 1] {
-                k.swap(pos, pos + 1);
-            }
-            buckets.entry((1, pos as u8, k)).or_default().push(i);
-        }
-        let mut k = full;
-        k[17] = b'?';
-        buckets.entry((2, 0, k)).or_default().push(i);
-    }
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for members in buckets.values().filter(|m| m.len() > 1) {
-        for (a, &i) in members.iter().enumerate() {
-            for &j in &members[a + 1..] {
-                pairs.push((i.min(j), i.max(j)));
+            if c[pos] != c[pos + 1] {
+                c.swap(pos, pos + 1);
+                look(i, &c, &mut pairs);
+                c.swap(pos, pos + 1);
             }
         }
     }
@@ -800,6 +809,13 @@ fn person_ids(recs: &Records<'_>, opts: &DetectOptions) -> Vec<Conflict> {
             let r = root(&mut parent, i);
             comps.entry(r).or_default().push(i);
         }
+        let mut why_of: HashMap<usize, Vec<(usize, usize, &str)>> = HashMap::new();
+        for (&(i, j), &w) in &why {
+            why_of
+                .entry(root(&mut parent, i))
+                .or_default()
+                .push((i, j, w));
+        }
         for comp in comps.values().filter(|c| c.len() > 1) {
             let valid: Vec<usize> = comp
                 .iter()
@@ -832,12 +848,12 @@ fn person_ids(recs: &Records<'_>, opts: &DetectOptions) -> Vec<Conflict> {
                     mask_id(s)
                 }
             };
-            let mut reasons: Vec<String> = Vec::new();
-            for (&(i, j), w) in &why {
-                if comp.contains(&i) && comp.contains(&j) {
-                    reasons.push(format!("{} / {}: {w}", show(list[i]), show(list[j])));
-                }
-            }
+            let mut reasons: Vec<String> = why_of
+                .get(&root(&mut parent, comp[0]))
+                .into_iter()
+                .flatten()
+                .map(|&(i, j, w)| format!("{} / {}: {w}", show(list[i]), show(list[j])))
+                .collect();
             reasons.sort();
             let describe = |i: usize| {
                 let id = list[i];

@@ -229,7 +229,7 @@ pub(crate) fn merge(
     // ---- 1. re-key
     let mut crosswalk = Rows::new(registry().table("key_crosswalk").expect("system table"));
     // per source, per target: (row, key type, old, new) of the re-keying
-    type Rekeyed = Vec<(usize, &'static str, String, String)>;
+    use crate::run::Rekeyed;
     let mut xws: Vec<Vec<Rekeyed>> = Vec::new();
     for ing in ingested.iter_mut() {
         let mut per = Vec::new();
@@ -584,9 +584,15 @@ pub(crate) fn merge(
                         }
                     }
                 };
-                for (r, kt, old, new) in std::mem::take(&mut xws[i][j]) {
-                    if ins.binary_search(&r).is_ok() {
-                        cross(kt, &old, &new);
+                // one row per distinct old key of this target (of the rows written): a county
+                // code or unit number shared by many records is one entry of the crosswalk
+                let xw = std::mem::take(&mut xws[i][j]);
+                let mut done = vec![false; xw.pairs.len()];
+                for &(r, kt, p) in &xw.cells {
+                    if !done[p as usize] && ins.binary_search(&r).is_ok() {
+                        done[p as usize] = true;
+                        let (old, new) = &xw.pairs[p as usize];
+                        cross(kt, old, new);
                     }
                 }
                 for (_, _, r, old, new, kt) in renumbered.iter().filter(|x| x.0 == i && x.1 == j) {

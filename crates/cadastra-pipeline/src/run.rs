@@ -178,12 +178,31 @@ fn ingest(plan: &Plan, src: &SourcePlan, progress: &dyn Progress) -> Result<Inge
     })
 }
 
+/// What [`rekey`] changed: every changed cell (row, key type, index into `pairs`) and each
+/// distinct (old, new) value once per key type, so that a county code or a unit number shared by
+/// many rows is held once (at city scale: 11.5M changed cells, a third of them QXDM).
+#[derive(Debug, Default)]
+pub struct Rekeyed {
+    pub cells: Vec<(usize, &'static str, u32)>,
+    pub pairs: Vec<(String, String)>,
+}
+
+impl Rekeyed {
+    /// The changed cells as (row, key type, old, new).
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &'static str, &str, &str)> + '_ {
+        self.cells.iter().map(|&(r, k, p)| {
+            let (old, new) = &self.pairs[p as usize];
+            (r, k, old.as_str(), new.as_str())
+        })
+    }
+}
+
 /// Re-key positions 1-6 of ZDDM, BDCDYH, ZRZH and the whole QXDM from pre-2019 county codes
-/// (371202 → 370116, 371203 → 370117). Returns crosswalk entries (key type, old, new) per row.
-pub fn rekey(rows: &mut Rows, table: &str) -> Vec<(usize, &'static str, String, String)> {
+/// (371202 → 370116, 371203 → 370117). Returns the changed cells with their old and new values.
+pub fn rekey(rows: &mut Rows, table: &str) -> Rekeyed {
     let def = registry().table(table).expect("registry table");
     let cl = codelists();
-    let mut out = Vec::new();
+    let mut out = Rekeyed::default();
     for key in ["ZDDM", "BDCDYH", "ZRZH", "QXDM"] {
         let Some(i) = def.field_index(key) else {
             continue;
@@ -192,16 +211,22 @@ pub fn rekey(rows: &mut Rows, table: &str) -> Vec<(usize, &'static str, String, 
             continue;
         };
         let mut new = StrColumn::with_capacity(col.len(), col.text_bytes());
-        let mut changed = false;
+        let mut seen: std::collections::HashMap<&str, u32> = Default::default();
+        let mut nv = String::new();
         for (r, v) in col.iter().enumerate() {
             match v {
                 Some(v) if v.len() >= 6 && v.is_char_boundary(6) => {
                     match cl.new_admin_code(&v[..6]) {
                         Some(code) => {
-                            let nv = format!("{code}{}", &v[6..]);
-                            out.push((r, key, v.to_string(), nv.clone()));
+                            nv.clear();
+                            nv.push_str(code);
+                            nv.push_str(&v[6..]);
+                            let p = *seen.entry(v).or_insert_with(|| {
+                                out.pairs.push((v.to_string(), nv.clone()));
+                                (out.pairs.len() - 1) as u32
+                            });
+                            out.cells.push((r, key, p));
                             new.push(Some(&nv));
-                            changed = true;
                         }
                         None => new.push(Some(v)),
                     }
@@ -209,7 +234,7 @@ pub fn rekey(rows: &mut Rows, table: &str) -> Vec<(usize, &'static str, String, 
                 other => new.push(other),
             }
         }
-        if changed {
+        if !seen.is_empty() {
             rows.columns[i] = Column::Text(new);
         }
     }

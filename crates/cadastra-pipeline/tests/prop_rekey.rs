@@ -96,18 +96,18 @@ fn check(table: &str, n: usize, cols: Vec<Vec<Option<String>>>) {
     let mut entries: HashSet<(usize, &str)> = HashSet::new();
     let mut forward: BTreeMap<(&str, String), String> = BTreeMap::new();
     let mut backward: BTreeMap<(&str, String), String> = BTreeMap::new();
-    for (r, key, old, new) in &crosswalk {
-        assert!(entries.insert((*r, *key)), "one entry per changed cell");
+    for (r, key, old, new) in crosswalk.iter() {
+        assert!(entries.insert((r, key)), "one entry per changed cell");
         let current = codelists()
             .new_admin_code(&old[..6])
             .expect("only legacy admin codes are re-keyed");
         assert_eq!(&new[..6], current);
         assert_eq!(&old[6..], &new[6..], "only the county prefix changes");
-        if let Some(prev) = forward.insert((key, old.clone()), new.clone()) {
-            assert_eq!(&prev, new, "one old value, one new value");
+        if let Some(prev) = forward.insert((key, old.to_string()), new.to_string()) {
+            assert_eq!(prev, new, "one old value, one new value");
         }
-        if let Some(prev) = backward.insert((key, new.clone()), old.clone()) {
-            assert_eq!(&prev, old, "two old values became {new}: not reversible");
+        if let Some(prev) = backward.insert((key, new.to_string()), old.to_string()) {
+            assert_eq!(prev, old, "two old values became {new}: not reversible");
         }
     }
     for k in &keys {
@@ -124,7 +124,7 @@ fn check(table: &str, n: usize, cols: Vec<Vec<Option<String>>>) {
                     crosswalk
                         .iter()
                         .find(|e| e.0 == r && e.1 == *k)
-                        .map(|e| e.3.as_str())
+                        .map(|e| e.3)
                 );
             } else {
                 assert!(
@@ -136,13 +136,13 @@ fn check(table: &str, n: usize, cols: Vec<Vec<Option<String>>>) {
     }
     // backwards through the crosswalk: exactly the rows that came in
     let mut restored = rows.clone();
-    for (r, key, old, _new) in &crosswalk {
+    for (r, key, old, _new) in crosswalk.iter() {
         let i = def.field_index(key).expect("key field");
         let Column::Text(c) = &restored.columns[i] else {
             panic!("key fields are text")
         };
         let mut vals: Vec<Option<String>> = c.iter().map(|v| v.map(str::to_string)).collect();
-        vals[*r] = Some(old.clone());
+        vals[r] = Some(old.to_string());
         restored.columns[i] = column(table, key, &vals).expect("text key").1;
     }
     for k in &keys {
