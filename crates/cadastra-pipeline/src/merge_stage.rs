@@ -234,7 +234,7 @@ pub(crate) fn merge(
     for ing in ingested.iter_mut() {
         let mut per = Vec::new();
         for mt in &mut ing.mapped {
-            per.push(rekey(&mut mt.rows, &mt.table));
+            per.push(rekey(&mut mt.rows, &mt.table, reg.is_some()));
         }
         xws.push(per);
     }
@@ -587,12 +587,12 @@ pub(crate) fn merge(
                 // one row per distinct old key of this target (of the rows written): a county
                 // code or unit number shared by many records is one entry of the crosswalk
                 let xw = std::mem::take(&mut xws[i][j]);
-                let mut done = vec![false; xw.pairs.len()];
-                for &(r, kt, p) in &xw.cells {
-                    if !done[p as usize] && ins.binary_search(&r).is_ok() {
+                let mut done = vec![false; xw.pairs()];
+                for &(r, k, p) in &xw.cells {
+                    if !done[p as usize] && ins.binary_search(&(r as usize)).is_ok() {
                         done[p as usize] = true;
-                        let (old, new) = &xw.pairs[p as usize];
-                        cross(kt, old, new);
+                        let (old, new) = xw.pair(p);
+                        cross(crate::run::REKEYED[k as usize], old, new);
                     }
                 }
                 for (_, _, r, old, new, kt) in renumbered.iter().filter(|x| x.0 == i && x.1 == j) {

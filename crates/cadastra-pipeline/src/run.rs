@@ -178,32 +178,51 @@ fn ingest(plan: &Plan, src: &SourcePlan, progress: &dyn Progress) -> Result<Inge
     })
 }
 
+/// The key fields [`rekey`] re-codes.
+pub const REKEYED: [&str; 4] = ["ZDDM", "BDCDYH", "ZRZH", "QXDM"];
+
 /// What [`rekey`] changed: every changed cell (row, key type, index into `pairs`) and each
 /// distinct (old, new) value once per key type, so that a county code or a unit number shared by
 /// many rows is held once (at city scale: 11.5M changed cells, a third of them QXDM).
+/// The pairs are held as two text columns (one buffer each, no allocation per pair).
 #[derive(Debug, Default)]
 pub struct Rekeyed {
-    pub cells: Vec<(usize, &'static str, u32)>,
-    pub pairs: Vec<(String, String)>,
+    /// (row, index into [`REKEYED`], pair)
+    pub cells: Vec<(u32, u8, u32)>,
+    pub old: StrColumn,
+    pub new: StrColumn,
 }
 
 impl Rekeyed {
+    /// Number of distinct (old, new) pairs.
+    pub fn pairs(&self) -> usize {
+        self.old.len()
+    }
+    /// Pair `p` as (old, new).
+    pub fn pair(&self, p: u32) -> (&str, &str) {
+        let p = p as usize;
+        (
+            self.old.get(p).unwrap_or_default(),
+            self.new.get(p).unwrap_or_default(),
+        )
+    }
     /// The changed cells as (row, key type, old, new).
     pub fn iter(&self) -> impl Iterator<Item = (usize, &'static str, &str, &str)> + '_ {
         self.cells.iter().map(|&(r, k, p)| {
-            let (old, new) = &self.pairs[p as usize];
-            (r, k, old.as_str(), new.as_str())
+            let (old, new) = self.pair(p);
+            (r as usize, REKEYED[k as usize], old, new)
         })
     }
 }
 
 /// Re-key positions 1-6 of ZDDM, BDCDYH, ZRZH and the whole QXDM from pre-2019 county codes
-/// (371202 → 370116, 371203 → 370117). Returns the changed cells with their old and new values.
-pub fn rekey(rows: &mut Rows, table: &str) -> Rekeyed {
+/// (371202 → 370116, 371203 → 370117). With `crosswalk`, returns the changed cells with their old
+/// and new values (without, an empty [`Rekeyed`]: nothing is written, as when only validating).
+pub fn rekey(rows: &mut Rows, table: &str, crosswalk: bool) -> Rekeyed {
     let def = registry().table(table).expect("registry table");
     let cl = codelists();
     let mut out = Rekeyed::default();
-    for key in ["ZDDM", "BDCDYH", "ZRZH", "QXDM"] {
+    for (ki, key) in REKEYED.into_iter().enumerate() {
         let Some(i) = def.field_index(key) else {
             continue;
         };
@@ -213,6 +232,7 @@ pub fn rekey(rows: &mut Rows, table: &str) -> Rekeyed {
         let mut new = StrColumn::with_capacity(col.len(), col.text_bytes());
         let mut seen: std::collections::HashMap<&str, u32> = Default::default();
         let mut nv = String::new();
+        let mut changed = false;
         for (r, v) in col.iter().enumerate() {
             match v {
                 Some(v) if v.len() >= 6 && v.is_char_boundary(6) => {
@@ -221,11 +241,15 @@ pub fn rekey(rows: &mut Rows, table: &str) -> Rekeyed {
                             nv.clear();
                             nv.push_str(code);
                             nv.push_str(&v[6..]);
-                            let p = *seen.entry(v).or_insert_with(|| {
-                                out.pairs.push((v.to_string(), nv.clone()));
-                                (out.pairs.len() - 1) as u32
-                            });
-                            out.cells.push((r, key, p));
+                            changed = true;
+                            if crosswalk {
+                                let p = *seen.entry(v).or_insert_with(|| {
+                                    out.old.push(Some(v));
+                                    out.new.push(Some(&nv));
+                                    (out.old.len() - 1) as u32
+                                });
+                                out.cells.push((r as u32, ki as u8, p));
+                            }
                             new.push(Some(&nv));
                         }
                         None => new.push(Some(v)),
@@ -234,7 +258,7 @@ pub fn rekey(rows: &mut Rows, table: &str) -> Rekeyed {
                 other => new.push(other),
             }
         }
-        if !seen.is_empty() {
+        if changed {
             rows.columns[i] = Column::Text(new);
         }
     }
@@ -346,12 +370,25 @@ pub fn run(
 
     // ---- ingest, map, reproject (per source)
     progress.stage("ingest", plan.sources.len() as u64);
-    let mut ingested = Vec::new();
+    // sources side by side (each is also parallel inside): a workbook's XML is parsed on one
+    // core, and the other core maps another source meanwhile. Results and the first error in
+    // source order, as a sequential run gives them.
+    let results: Vec<Result<Ingested, RunError>> = {
+        use rayon::prelude::*;
+        plan.sources
+            .par_iter()
+            .map(|src| {
+                let r = ingest(plan, src, progress);
+                progress.inc(1);
+                r
+            })
+            .collect()
+    };
+    let mut ingested = Vec::with_capacity(results.len());
     let mut findings: Vec<Finding> = Vec::new();
-    for src in &plan.sources {
-        let mut i = ingest(plan, src, progress)?;
+    for r in results {
+        let mut i = r?;
         findings.append(&mut i.findings);
-        progress.inc(1);
         ingested.push(i);
     }
     progress.done();

@@ -91,7 +91,7 @@ fn check(table: &str, n: usize, cols: Vec<Vec<Option<String>>>) {
     let values: BTreeMap<&str, Vec<Option<String>>> = keys.iter().copied().zip(cols).collect();
     let original = rows_of(table, &values, n);
     let mut rows = original.clone();
-    let crosswalk = rekey(&mut rows, table);
+    let crosswalk = rekey(&mut rows, table, true);
 
     let mut entries: HashSet<(usize, &str)> = HashSet::new();
     let mut forward: BTreeMap<(&str, String), String> = BTreeMap::new();
