@@ -51,31 +51,31 @@ fn run() -> Result<serde_json::Value, String> {
     let mut plan = cadastra_pipeline::compile(&file).map_err(|e| format!("{e:?}"))?;
     plan.only_sources(&sources)?;
 
-    // read + map, in the pipeline's order (one source after the other, each parallel inside)
+    // read + map, as `cadastra run` does: the sources side by side, each parallel inside; each
+    // source's rows are one change of the registry table (appended in source order)
     let (c0, t0) = (cpu_time(), Instant::now());
+    let mapped: Vec<Result<_, String>> = {
+        use rayon::prelude::*;
+        plan.sources
+            .par_iter()
+            .map(|src| {
+                let drv = driver(&src.kind).ok_or(format!("{}: unknown source type", src.name))?;
+                let data = drv.read(src).map_err(|e| e.to_string())?;
+                let mapped = map_source(src, &data, &plan.batch);
+                Ok((src.name.clone(), data.table.len(), mapped))
+            })
+            .collect()
+    };
     let mut changes = ChangeSet::default();
     let mut per_source = Vec::new();
-    for src in &plan.sources {
-        let drv = driver(&src.kind).ok_or(format!("{}: unknown source type", src.name))?;
-        let data = drv.read(src).map_err(|e| e.to_string())?;
-        let mapped = map_source(src, &data, &plan.batch);
+    for m in mapped {
+        let (name, records, mapped) = m?;
         let mut rows = 0;
         for t in mapped.targets {
             rows += t.rows.len();
-            match changes.tables.iter_mut().find(|c| c.table == t.table) {
-                Some(c) => {
-                    let ins = c.insert.as_mut().expect("inserts");
-                    for (a, b) in ins.columns.iter_mut().zip(&t.rows.columns) {
-                        a.extend_from(b);
-                    }
-                    ins.geoms.extend(t.rows.geoms);
-                }
-                None => changes.tables.push(TableChange::inserts(&t.table, t.rows)),
-            }
+            changes.tables.push(TableChange::inserts(&t.table, t.rows));
         }
-        per_source.push(
-            serde_json::json!({"source": src.name, "records": data.table.len(), "rows": rows}),
-        );
+        per_source.push(serde_json::json!({"source": name, "records": records, "rows": rows}));
     }
     let rows: usize = changes
         .tables
