@@ -132,9 +132,15 @@ pub fn write_reports(input: &ReportInput<'_>, out_dir: &Path) -> Result<ReportFi
         None => Vec::new(),
     };
     let html_path = out_dir.join("report.html");
-    let stats = html::write_html(input, &conflicts, &html_path)?;
     let xlsx_path = out_dir.join("findings.xlsx");
-    xlsx::write_xlsx(input, &conflicts, &xlsx_path)?;
+    // the page and the workbook are independent: each on its own core (at 1M parcels, 415k
+    // findings, each takes seconds)
+    let (stats, written) = rayon::join(
+        || html::write_html(input, &conflicts, &html_path),
+        || xlsx::write_xlsx(input, &conflicts, &xlsx_path),
+    );
+    let stats = stats?;
+    written?;
     let conflicts_csv = if conflicts.is_empty() {
         None
     } else {
