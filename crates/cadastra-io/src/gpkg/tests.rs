@@ -150,3 +150,75 @@ fn foreign_files_are_refused() {
     let e = GpkgRegistry::open(&p2, 4548).err().unwrap().to_string();
     assert!(e.contains("not a cadastra registry"), "{e}");
 }
+
+/// Text values equal to the previous row's are not bound again (SQLite keeps bindings): runs of
+/// equal values, NULL after a value and a value after NULL all read back as written, for inserts
+/// into a new file, inserts into an existing one, and updates.
+#[test]
+fn repeated_and_null_text_values_round_trip() {
+    let def = registry().table("ZDJBXX").unwrap();
+    let zl = def.field_index("ZL").unwrap();
+    let pattern: Vec<Option<&str>> = vec![
+        Some("甲"),
+        Some("甲"),
+        None,
+        None,
+        Some("乙"),
+        Some("甲"),
+        None,
+        Some("乙"),
+        Some("乙"),
+    ];
+    let with = |rows: &mut Rows, vals: &[Option<&str>]| {
+        let mut c = StrColumn::default();
+        for v in vals {
+            c.push(*v);
+        }
+        rows.columns[zl] = Column::Text(c);
+    };
+    let read_zl = |reg: &mut GpkgRegistry| -> Vec<Option<String>> {
+        let (_, rows) = reg.read_table("ZDJBXX").unwrap();
+        match &rows.columns[zl] {
+            Column::Text(c) => c.iter().map(|v| v.map(str::to_string)).collect(),
+            _ => panic!("ZL is text"),
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.gpkg");
+    let mut first = parcels(pattern.len());
+    with(&mut first, &pattern);
+    let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+    reg.apply(&ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", first)],
+    })
+    .unwrap();
+    let want: Vec<Option<String>> = pattern.iter().map(|v| v.map(str::to_string)).collect();
+    assert_eq!(read_zl(&mut reg), want);
+
+    // an existing file: more inserts (other keys) in the reverse pattern
+    let reversed: Vec<Option<&str>> = pattern.iter().rev().copied().collect();
+    let mut more = parcels(2 * pattern.len());
+    more = more.take(&(pattern.len()..2 * pattern.len()).collect::<Vec<_>>());
+    with(&mut more, &reversed);
+    reg.apply(&ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", more)],
+    })
+    .unwrap();
+    let mut want2 = want.clone();
+    want2.extend(reversed.iter().map(|v| v.map(str::to_string)));
+    assert_eq!(read_zl(&mut reg), want2);
+
+    // updates of the first rows, shifted by one so that each row's value changes
+    let (fids, _) = reg.read_table("ZDJBXX").unwrap();
+    let shifted: Vec<Option<&str>> = pattern.iter().skip(1).chain([&None]).copied().collect();
+    let mut upd = parcels(pattern.len());
+    with(&mut upd, &shifted);
+    let mut ch = TableChange::inserts("ZDJBXX", Rows::new(def));
+    ch.insert = None;
+    ch.update_rows = Some(upd);
+    ch.update_fids = fids[..pattern.len()].to_vec();
+    reg.apply(&ChangeSet { tables: vec![ch] }).unwrap();
+    let mut want3: Vec<Option<String>> = shifted.iter().map(|v| v.map(str::to_string)).collect();
+    want3.extend(reversed.iter().map(|v| v.map(str::to_string)));
+    assert_eq!(read_zl(&mut reg), want3);
+}
