@@ -131,7 +131,11 @@ fn write_book(
 
     // ---- 检查结果 findings
     {
-        let ws = wb.add_worksheet().set_name("检查结果 findings")?;
+        // written row by row into a temporary file, strings inline: a city-scale run has
+        // hundreds of thousands of findings (415k at 1M parcels: 9.9 s in standard mode, 3.7 s so)
+        let ws = wb
+            .add_worksheet_with_constant_memory()?
+            .set_name("检查结果 findings")?;
         header(
             ws,
             &[
