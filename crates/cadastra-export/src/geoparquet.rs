@@ -21,7 +21,7 @@ use std::sync::Arc;
 /// Rows per row group (GeoParquet's distribution guide: 50k–150k).
 pub const ROW_GROUP: usize = 100_000;
 
-use cadastra_io::hilbert::hilbert;
+use cadastra_geom::hilbert::hilbert;
 
 /// PROJJSON of the registry CRS, from PROJ through GDAL.
 pub fn projjson() -> Result<serde_json::Value, String> {
@@ -276,10 +276,10 @@ pub(crate) fn write(out: &Path, layers: &[LayerOut]) -> Result<Vec<LayerSummary>
             let (w, h) = ((e[2] - e[0]).max(1e-9), (e[3] - e[1]).max(1e-9));
             for (i, b) in boxes.iter().enumerate() {
                 key[i] = match b {
-                    Some(b) => hilbert(
+                    Some(b) => u64::from(hilbert(
                         ((b[0] + b[2]) / 2.0 - e[0]) / w,
                         ((b[1] + b[3]) / 2.0 - e[1]) / h,
-                    ),
+                    )),
                     None => u64::MAX,
                 };
             }

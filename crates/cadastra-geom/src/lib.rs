@@ -26,6 +26,7 @@
 //! functions return the same, sorted result for any number of rayon threads.
 
 pub mod gaps;
+pub mod hilbert;
 pub mod index;
 pub mod interiors;
 pub mod overlay;

@@ -13,7 +13,6 @@
 
 pub mod ddl;
 pub mod gpkg;
-pub mod hilbert;
 pub mod ogr;
 pub mod postgis;
 pub mod registry;

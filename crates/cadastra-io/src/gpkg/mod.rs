@@ -383,14 +383,14 @@ fn update_sql(def: &TableDef) -> String {
 
 /// Bind row `i` of `rows` (geometry first when the table has one) starting at parameter 1.
 ///
-/// `prev` is the row bound to `stmt` before (SQLite keeps bindings across executions): a text
-/// value equal to that row's is not bound again. Provenance, batch and run columns repeat on
-/// every row, and each bind makes SQLite allocate and copy the text.
+/// Rows are bound in order, so `stmt` holds row `i - 1`'s values (SQLite keeps bindings across
+/// executions): a text value equal to that row's is not bound again. Provenance, batch and run
+/// columns repeat on every row, and each bind makes SQLite allocate and copy the text.
 fn bind_row(
     stmt: &mut rusqlite::Statement<'_>,
     def: &TableDef,
     rows: &Rows,
-    (i, prev): (usize, Option<usize>),
+    i: usize,
     srs_id: i32,
     blob: &mut Vec<u8>,
 ) -> rusqlite::Result<usize> {
@@ -421,7 +421,7 @@ fn bind_row(
         match col {
             Column::Text(c) => {
                 let v = c.get(i);
-                if prev.is_none_or(|r| c.get(r) != v) {
+                if i == 0 || c.get(i - 1) != v {
                     stmt.raw_bind_parameter(p, v)?;
                 }
             }
@@ -496,8 +496,7 @@ fn apply_table(
         }
         let mut st = conn.prepare(&update_sql(def)).map_err(e())?;
         for (i, fid) in ch.update_fids.iter().enumerate() {
-            let prev = i.checked_sub(1);
-            let p = bind_row(&mut st, def, rows, (i, prev), srs_id, &mut blob).map_err(e())?;
+            let p = bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
             st.raw_bind_parameter(p, fid).map_err(e())?;
             st.raw_execute().map_err(e())?;
         }
@@ -509,16 +508,14 @@ fn apply_table(
         match boxes {
             None => {
                 for i in 0..rows.len() {
-                    let prev = i.checked_sub(1);
-                    bind_row(&mut st, def, rows, (i, prev), srs_id, &mut blob).map_err(e())?;
+                    bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
                     st.raw_execute().map_err(e())?;
                 }
             }
             Some(boxes) => {
                 boxes.reserve(rows.len());
                 for i in 0..rows.len() {
-                    let prev = i.checked_sub(1);
-                    bind_row(&mut st, def, rows, (i, prev), srs_id, &mut blob).map_err(e())?;
+                    bind_row(&mut st, def, rows, i, srs_id, &mut blob).map_err(e())?;
                     st.raw_execute().map_err(e())?;
                     if let Some(b) = rows.geoms[i].as_ref().and_then(bbox) {
                         boxes.push((conn.last_insert_rowid(), b));

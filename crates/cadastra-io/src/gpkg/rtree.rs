@@ -178,7 +178,8 @@ fn hilbert_sort(b: &mut [(i64, [f64; 4])]) {
     }
     let (w, h) = ((x1 - x0).max(1e-9), (y1 - y0).max(1e-9));
     b.sort_by_cached_key(|(fid, [a, c, d, e])| {
-        let key = crate::hilbert::hilbert(((a + c) / 2.0 - x0) / w, ((d + e) / 2.0 - y0) / h);
+        let key =
+            cadastra_geom::hilbert::hilbert(((a + c) / 2.0 - x0) / w, ((d + e) / 2.0 - y0) / h);
         (key, *fid)
     });
 }
