@@ -7,6 +7,7 @@
 
 mod functions;
 pub mod rtree;
+mod side;
 
 use crate::ddl::{index_statements, q, sqlite_create};
 use crate::registry::{ChangeSet, ExistingRow, Registry, RegistryError, TableChange};
@@ -93,6 +94,14 @@ impl GpkgRegistry {
             notes: vec![],
         };
         let partial = reg.partial_path();
+        for side in side::stale_sides(&partial) {
+            if std::fs::remove_file(&side).is_ok() {
+                reg.notes.push(format!(
+                    "removed {} left by an interrupted run (the registry was not changed by it)",
+                    side.display()
+                ));
+            }
+        }
         if partial.exists() {
             std::fs::remove_file(&partial).map_err(|e| {
                 perr(format!(
@@ -206,35 +215,73 @@ impl GpkgRegistry {
         Ok(conn)
     }
 
-    /// Indexes and R-trees of a new file, after the bulk load. `boxes` holds, per table, the
-    /// bounding box of every inserted geometry by fid (collected while inserting): the R-trees are
-    /// bulk loaded from them (`rtree.rs`), not filled entry by entry.
+    /// Indexes and R-trees of a new file, after the bulk load. `boxes` holds, per table, the bounding box of every inserted
+    /// geometry by fid (collected while inserting): the R-trees are bulk loaded from them
+    /// (`rtree.rs`), not filled entry by entry. With `side`, they are built there on a thread of
+    /// their own while this connection builds the indexes, and transferred in.
     fn finish_new(
         &self,
         conn: &Connection,
         path: &Path,
-        mut boxes: HashMap<String, Vec<(i64, [f64; 4])>>,
+        boxes: side::Boxes,
+        side: Option<&Path>,
     ) -> Result<(), RegistryError> {
-        // CREATE INDEX sorts with helper threads, one per core rayon uses (SQLite caps the number)
-        let threads = rayon::current_num_threads().saturating_sub(1);
-        conn.execute_batch(&format!("PRAGMA threads = {threads}; BEGIN"))
-            .map_err(sql_err(path, "-"))?;
-        for t in self.tables() {
-            for s in index_statements(t) {
-                conn.execute_batch(&s).map_err(sql_err(path, &t.name))?;
+        let extents: HashMap<String, [f64; 4]> = boxes
+            .iter()
+            .filter_map(|(t, b)| extent(b).map(|e| (t.clone(), e)))
+            .collect();
+        let spatial: Vec<String> = self
+            .tables()
+            .filter(|t| t.geometry.is_some())
+            .map(|t| t.name.clone())
+            .collect();
+        std::thread::scope(|s| {
+            let spatial = &spatial;
+            let (handle, mut boxes) = match side {
+                Some(sp) => (
+                    Some(s.spawn(move || side::write_rtrees(sp, spatial, boxes))),
+                    side::Boxes::new(),
+                ),
+                None => (None, boxes),
+            };
+            // CREATE INDEX sorts with helper threads, one per core rayon uses (SQLite caps the
+            // number)
+            let threads = rayon::current_num_threads().saturating_sub(1);
+            conn.execute_batch(&format!("PRAGMA threads = {threads}; BEGIN"))
+                .map_err(sql_err(path, "-"))?;
+            for t in self.tables() {
+                for s in index_statements(t) {
+                    conn.execute_batch(&s).map_err(sql_err(path, &t.name))?;
+                }
             }
-        }
-        for t in self.tables().filter(|t| t.geometry.is_some()) {
-            let n = &t.name;
-            conn.execute_batch(&rtree_ddl(n))
-                .map_err(sql_err(path, n))?;
-            let mut b = boxes.remove(n).unwrap_or_default();
-            rtree::bulk_load(conn, &format!("rtree_{n}_geom"), &mut b).map_err(sql_err(path, n))?;
-            conn.execute_batch(&rtree_triggers(n))
-                .map_err(sql_err(path, n))?;
-        }
-        update_contents(conn, path, self.only.as_deref())?;
-        conn.execute_batch("COMMIT").map_err(sql_err(path, "-"))?;
+            for n in spatial {
+                conn.execute_batch(&rtree_ddl(n))
+                    .map_err(sql_err(path, n))?;
+                if handle.is_none() {
+                    let mut b = boxes.remove(n).unwrap_or_default();
+                    rtree::bulk_load(conn, &format!("rtree_{n}_geom"), &mut b)
+                        .map_err(sql_err(path, n))?;
+                }
+            }
+            conn.execute_batch("COMMIT").map_err(sql_err(path, "-"))?;
+            if let (Some(h), Some(sp)) = (handle, side) {
+                h.join().unwrap_or_else(|_| {
+                    Err(RegistryError::Path {
+                        path: sp.display().to_string(),
+                        message: "the R-tree writer thread panicked".into(),
+                    })
+                })?;
+                side::transfer_rtrees(conn, path, sp, spatial)?;
+                let _ = std::fs::remove_file(sp);
+            }
+            conn.execute_batch("BEGIN").map_err(sql_err(path, "-"))?;
+            for n in spatial {
+                conn.execute_batch(&rtree_triggers(n))
+                    .map_err(sql_err(path, n))?;
+            }
+            update_contents(conn, path, self.only.as_deref(), Some(&extents))?;
+            conn.execute_batch("COMMIT").map_err(sql_err(path, "-"))
+        })?;
         // planner statistics from a sample of each index (`analysis_limit`): a full ANALYZE reads
         // every row of every index again
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA analysis_limit = 1000; ANALYZE;")
@@ -243,24 +290,53 @@ impl GpkgRegistry {
     }
 }
 
+/// Extent (min x, max x, min y, max y) of a table's boxes.
+fn extent(boxes: &[(i64, [f64; 4])]) -> Option<[f64; 4]> {
+    let mut it = boxes.iter();
+    let mut e = it.next()?.1;
+    for (_, b) in it {
+        e[0] = e[0].min(b[0]);
+        e[1] = e[1].max(b[1]);
+        e[2] = e[2].min(b[2]);
+        e[3] = e[3].max(b[3]);
+    }
+    Some(e)
+}
+
+/// Extents and last change of the layers in gpkg_contents: from `extents` (a new file, where they
+/// were measured while loading) or, for an existing file, from the R-trees.
 fn update_contents(
     conn: &Connection,
     path: &Path,
     only: Option<&[String]>,
+    extents: Option<&HashMap<String, [f64; 4]>>,
 ) -> Result<(), RegistryError> {
     for t in registry()
         .tables
         .iter()
         .filter(|t| t.geometry.is_some() && only.is_none_or(|o| o.contains(&t.name)))
     {
-        let rt = q(&format!("rtree_{}_geom", t.name));
-        conn.execute(
-            &format!(
-                "UPDATE gpkg_contents SET min_x = (SELECT min(minx) FROM {rt}), max_x = (SELECT max(maxx) FROM {rt}), min_y = (SELECT min(miny) FROM {rt}), max_y = (SELECT max(maxy) FROM {rt}), last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?1"
-            ),
-            params![t.name],
-        )
-        .map_err(sql_err(path, &t.name))?;
+        let e = || sql_err(path, &t.name);
+        match extents {
+            Some(ext) => {
+                let b = ext.get(&t.name);
+                conn.execute(
+                    "UPDATE gpkg_contents SET min_x = ?2, max_x = ?3, min_y = ?4, max_y = ?5, last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?1",
+                    params![t.name, b.map(|b| b[0]), b.map(|b| b[1]), b.map(|b| b[2]), b.map(|b| b[3])],
+                )
+                .map_err(e())?;
+            }
+            None => {
+                let rt = q(&format!("rtree_{}_geom", t.name));
+                conn.execute(
+                    &format!(
+                        "UPDATE gpkg_contents SET min_x = (SELECT min(minx) FROM {rt}), max_x = (SELECT max(maxx) FROM {rt}), min_y = (SELECT min(miny) FROM {rt}), max_y = (SELECT max(maxy) FROM {rt}), last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?1"
+                    ),
+                    params![t.name],
+                )
+                .map_err(e())?;
+            }
+        }
     }
     conn.execute(
         "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE data_type = 'attributes'",
@@ -326,12 +402,21 @@ CREATE TABLE gpkg_extensions (
   scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
 ";
 
+/// The R-tree virtual table of layer `t` (the module creates its shadow tables).
+fn rtree_create(t: &str) -> String {
+    format!(
+        "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy);",
+        q(&format!("rtree_{t}_geom"))
+    )
+}
+
+/// The R-tree of layer `t` and its registration as the gpkg_rtree_index extension.
 fn rtree_ddl(t: &str) -> String {
     format!(
-        "CREATE VIRTUAL TABLE {rt} USING rtree(id, minx, maxx, miny, maxy);
+        "{}
          INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
            VALUES ('{t}', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');",
-        rt = q(&format!("rtree_{t}_geom"))
+        rtree_create(t)
     )
 }
 
@@ -699,14 +784,17 @@ impl Registry for GpkgRegistry {
                     let conn = self.create_at(&partial)?;
                     conn.execute_batch("BEGIN")
                         .map_err(sql_err(&partial, "-"))?;
-                    let mut boxes: HashMap<String, Vec<(i64, [f64; 4])>> = HashMap::new();
+                    let mut boxes = side::Boxes::new();
                     for ch in &changes.tables {
                         let b = boxes.entry(ch.table.clone()).or_default();
                         apply_table(&conn, &partial, self.srs_id, ch, Some(b))?;
                     }
                     conn.execute_batch("COMMIT")
                         .map_err(sql_err(&partial, "-"))?;
-                    self.finish_new(&conn, &partial, boxes)?;
+                    // with a second core, the R-trees are built beside the indexes
+                    let rtree_side =
+                        (rayon::current_num_threads() > 1).then(|| side::side_path(&partial, 0));
+                    self.finish_new(&conn, &partial, boxes, rtree_side.as_deref())?;
                     conn.close().map_err(|(_, e)| sql_err(&partial, "-")(e))?;
                     let f = std::fs::File::open(&partial).map_err(|e| RegistryError::Path {
                         path: partial.display().to_string(),
@@ -718,6 +806,9 @@ impl Registry for GpkgRegistry {
                         message: format!("cannot move the new registry into place: {e}"),
                     })
                 })();
+                for side in side::stale_sides(&partial) {
+                    let _ = std::fs::remove_file(side);
+                }
                 if result.is_err() {
                     let _ = std::fs::remove_file(&partial);
                     return result;
@@ -737,7 +828,7 @@ impl Registry for GpkgRegistry {
                     for ch in &changes.tables {
                         apply_table(conn, &path, self.srs_id, ch, None)?;
                     }
-                    update_contents(conn, &path, None)
+                    update_contents(conn, &path, None, None)
                 })();
                 match r {
                     Ok(()) => conn.execute_batch("COMMIT").map_err(sql_err(&path, "-")),

@@ -4,9 +4,14 @@ use geo_types::{polygon, MultiPolygon};
 use std::process::Command;
 
 fn parcels(n: usize) -> Rows {
+    parcels_at(0, n)
+}
+
+/// Parcels `first..first + n`: distinct keys, 20 m apart along a row.
+fn parcels_at(first: usize, n: usize) -> Rows {
     let def = registry().table("ZDJBXX").unwrap();
     let mut rows = Rows::new(def);
-    for i in 0..n {
+    for i in first..first + n {
         for (f, col) in def.fields.iter().zip(rows.columns.iter_mut()) {
             match col {
                 Column::Text(c) => c.push(match f.name.as_str() {
@@ -221,4 +226,159 @@ fn repeated_and_null_text_values_round_trip() {
     let mut want3: Vec<Option<String>> = shifted.iter().map(|v| v.map(str::to_string)).collect();
     want3.extend(reversed.iter().map(|v| v.map(str::to_string)));
     assert_eq!(read_zl(&mut reg), want3);
+}
+
+fn crosswalk(n: usize) -> Rows {
+    let def = registry().table("key_crosswalk").unwrap();
+    let mut rows = Rows::new(def);
+    for i in 0..n {
+        for (f, col) in def.fields.iter().zip(rows.columns.iter_mut()) {
+            let Column::Text(c) = col else { unreachable!() };
+            let v = match f.name.as_str() {
+                "key_type" => "ZDDM".to_string(),
+                "old_key" => format!("371202001001GB{:05}", (i * 7919) % n),
+                "new_key" => format!("370116001001GB{:05}", (i * 7919) % n),
+                "table_name" => "ZDJBXX".into(),
+                _ => "x".into(),
+            };
+            c.push(if i % 13 == 5 { None } else { Some(&v) });
+        }
+    }
+    rows
+}
+
+/// Every table, the R-tree and the bookkeeping of a registry file, row by row in fid order.
+fn dump(path: &Path) -> Vec<(String, Vec<Vec<rusqlite::types::Value>>)> {
+    let conn = Connection::open(path).unwrap();
+    let mut names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    names.push("sqlite_master WHERE type = 'index'".into());
+    names
+        .into_iter()
+        .map(|t| {
+            let sql = if t.starts_with("sqlite_master") {
+                format!("SELECT name, tbl_name, sql FROM {t} ORDER BY name")
+            } else if t == "gpkg_contents" {
+                "SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents ORDER BY 1".into()
+            } else {
+                format!("SELECT * FROM \"{t}\" ORDER BY 1")
+            };
+            let mut st = conn.prepare(&sql).unwrap();
+            let n = st.column_count();
+            let rows = st
+                .query_map([], |r| {
+                    (0..n)
+                        .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            (t, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn one_and_several_threads_build_the_same_file() {
+    // with a second core the R-trees are built in a side file while the indexes are made
+    let cs = ChangeSet {
+        tables: vec![
+            TableChange::inserts("ZDJBXX", parcels(1800)),
+            TableChange::inserts("key_crosswalk", crosswalk(2500)),
+            TableChange::inserts("ZDJBXX", parcels_at(1800, 1200)),
+        ],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut dumps = Vec::new();
+    for writers in [1, 2] {
+        let path = dir.path().join(format!("r{writers}.gpkg"));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(writers)
+            .build()
+            .unwrap();
+        let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+        pool.install(|| reg.apply(&cs)).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let check: String = conn
+            .query_row("SELECT rtreecheck('rtree_ZDJBXX_geom')", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{writers} writers");
+        // the R-tree answers a window query like a scan of the table does
+        let hits: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM rtree_ZDJBXX_geom WHERE maxx >= 560000 AND minx <= 561000",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let want = (0..3000)
+            .map(|i| 550_000.0 + 20.0 * i as f64)
+            .filter(|x| x + 20.0 >= 560_000.0 && *x <= 561_000.0)
+            .count();
+        assert_eq!(hits as usize, want, "{writers} writers");
+        assert_eq!(reg.counts().unwrap()["ZDJBXX"], 3000);
+        assert_eq!(reg.counts().unwrap()["key_crosswalk"], 2500);
+        assert_eq!(ogr_count(&path, "ZDJBXX"), Some(3000));
+        // the layer extent is the parcels'
+        let ext: (f64, f64, f64, f64) = conn
+            .query_row(
+                "SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = 'ZDJBXX'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            ext,
+            (
+                550_000.0,
+                550_000.0 + 20.0 * 3000.0,
+                4_010_000.0,
+                4_010_010.0
+            )
+        );
+        dumps.push(dump(&path));
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".gpkg"))
+        .collect();
+    assert!(leftovers.is_empty(), "side files left: {leftovers:?}");
+    assert_eq!(dumps.len(), 2);
+    for (i, d) in dumps.iter().enumerate().skip(1) {
+        assert_eq!(d.len(), dumps[0].len());
+        for (a, b) in d.iter().zip(&dumps[0]) {
+            assert_eq!(a.0, b.0);
+            assert!(a.1 == b.1, "{} differs with {} threads", a.0, i + 1);
+        }
+    }
+}
+
+#[test]
+fn side_files_of_a_killed_build_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.gpkg");
+    for side in [
+        "r.gpkg.partial.w0",
+        "r.gpkg.partial.w1",
+        "r.gpkg.partial.w12",
+    ] {
+        std::fs::write(dir.path().join(side), b"half written").unwrap();
+    }
+    std::fs::write(dir.path().join("r.gpkg.partial.wx"), b"not ours").unwrap();
+    let reg = GpkgRegistry::open(&path, 4548).unwrap();
+    assert_eq!(reg.notes.len(), 3, "{:?}", reg.notes);
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec!["r.gpkg.partial.wx".to_string()]);
 }
