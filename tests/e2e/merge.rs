@@ -303,6 +303,43 @@ fn sample_world_conflicts(b: Backend) {
     assert!(xw
         .iter()
         .any(|x| x["key_type"] == "ZDDM" && x["old_key"].starts_with("371203")));
+    // one row per legacy key, listing the tables that hold it; every re-keyed parcel is there
+    let per_key: BTreeSet<(&str, &str, &str)> = xw
+        .iter()
+        .map(|x| {
+            (
+                x["key_type"].as_str(),
+                x["old_key"].as_str(),
+                x["src_system"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(per_key.len(), xw.len(), "a legacy key recorded twice");
+    assert!(xw
+        .iter()
+        .any(|x| x["key_type"] == "BDCDYH" && x["tables"].contains("ZDJBXX,")));
+    let xw_zddm: BTreeMap<(&str, &str), &str> = xw
+        .iter()
+        .filter(|x| x["key_type"] == "ZDDM" && x["tables"].split(',').any(|t| t == "ZDJBXX"))
+        .map(|x| {
+            (
+                (x["src_system"].as_str(), x["old_key"].as_str()),
+                x["new_key"].as_str(),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    for p in parcels.iter().filter(|p| p["src_key"].starts_with("37120")) {
+        let got = xw_zddm.get(&(p["src_system"].as_str(), p["src_key"].as_str()));
+        assert_eq!(
+            got,
+            Some(&p["ZDDM"].as_str()),
+            "re-keyed parcel {}",
+            p["src_key"]
+        );
+        checked += 1;
+    }
+    assert!(checked > 1000, "{checked} re-keyed parcels checked");
     // 身份证 numbers are never re-keyed: Laiwu holders keep their 3712… numbers
     let holders = b.rows(ws.path(), "QLR");
     assert!(

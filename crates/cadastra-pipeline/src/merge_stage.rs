@@ -45,8 +45,8 @@ pub(crate) struct MergeOptions {
 pub(crate) struct MergeOutput {
     pub changes: ChangeSet,
     pub recon: Vec<ReconRow>,
-    /// key_crosswalk rows (key_type, old_key, new_key, table_name, src_system, batch_id, run_id),
-    /// columnar: one row per re-keyed cell of a loaded record (millions at city scale)
+    /// key_crosswalk rows (key_type, old_key, new_key, tables, src_system, batch_id, run_id),
+    /// columnar: one row per re-keyed legacy key (millions at city scale), ordered by old key
     pub crosswalk: Rows,
     pub quarantine: Vec<Quarantined>,
     /// MERGE-* findings, one per conflict
@@ -853,7 +853,7 @@ pub(crate) fn merge(
     Ok(MergeOutput {
         changes,
         recon,
-        crosswalk,
+        crosswalk: crosswalk_per_key(&crosswalk),
         quarantine: quarantine_all,
         findings,
         conflicts: conflicts.len() as u64,
@@ -864,6 +864,65 @@ pub(crate) fn merge(
     })
 }
 
+/// One crosswalk row per legacy key. The merge records a key once per table that holds it (a parcel
+/// code re-keyed in the parcels, their rights, owners and houses); these rows are grouped by key
+/// type, old key, new key and source system, the tables listed in `tables` (comma-separated, in
+/// the order they were met), and ordered by old key, the lookup users make.
+fn crosswalk_per_key(rows: &Rows) -> Rows {
+    use rayon::prelude::*;
+    let def = registry().table("key_crosswalk").expect("system table");
+    let text = |name: &str| match def.field_index(name).map(|i| &rows.columns[i]) {
+        Some(Column::Text(c)) => c,
+        _ => unreachable!("key_crosswalk.{name} is a text field"),
+    };
+    let (kt, old, new, table, sys) = (
+        text("key_type"),
+        text("old_key"),
+        text("new_key"),
+        text("tables"),
+        text("src_system"),
+    );
+    let key = |r: u32| {
+        let r = r as usize;
+        (old.get(r), kt.get(r), new.get(r), sys.get(r))
+    };
+    let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
+    idx.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+    let mut out = Rows::new(def);
+    let mut i = 0;
+    while i < idx.len() {
+        let first = idx[i];
+        let mut j = i + 1;
+        while j < idx.len() && key(idx[j]) == key(first) {
+            j += 1;
+        }
+        let mut tables = String::new();
+        for &r in &idx[i..j] {
+            if let Some(t) = table.get(r as usize) {
+                if !tables.split(',').any(|x| x == t) {
+                    if !tables.is_empty() {
+                        tables.push(',');
+                    }
+                    tables.push_str(t);
+                }
+            }
+        }
+        let r = first as usize;
+        for (f, col) in def.fields.iter().zip(out.columns.iter_mut()) {
+            let Column::Text(c) = col else {
+                unreachable!("key_crosswalk fields are text")
+            };
+            if f.name == "tables" {
+                c.push((!tables.is_empty()).then_some(tables.as_str()));
+            } else {
+                c.push(text(&f.name).get(r));
+            }
+        }
+        i = j;
+    }
+    out
+}
+
 /// Write `decisions.csv` and `decisions.xlsx` into the run's output folder.
 pub(crate) fn write_sheets(out_dir: &std::path::Path, sheet: &[SheetLine]) -> Result<(), RunError> {
     let io = |e: cadastra_merge::sheet::SheetError| RunError::Io {
@@ -872,4 +931,74 @@ pub(crate) fn write_sheets(out_dir: &std::path::Path, sheet: &[SheetLine]) -> Re
     };
     cadastra_merge::sheet::write_csv(&out_dir.join("decisions.csv"), sheet).map_err(io)?;
     cadastra_merge::sheet::write_xlsx(&out_dir.join("decisions.xlsx"), sheet).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crosswalk(rows: &[[&str; 5]]) -> Rows {
+        let def = registry().table("key_crosswalk").unwrap();
+        let mut out = Rows::new(def);
+        for r in rows {
+            for (f, col) in def.fields.iter().zip(out.columns.iter_mut()) {
+                let Column::Text(c) = col else { unreachable!() };
+                c.push(Some(match f.name.as_str() {
+                    "key_type" => r[0],
+                    "old_key" => r[1],
+                    "new_key" => r[2],
+                    "tables" => r[3],
+                    "src_system" => r[4],
+                    "batch_id" => "b",
+                    _ => "run",
+                }));
+            }
+        }
+        out
+    }
+
+    fn rows(r: &Rows) -> Vec<Vec<String>> {
+        (0..r.len())
+            .map(|i| {
+                r.columns
+                    .iter()
+                    .map(|c| match c {
+                        Column::Text(c) => c.get(i).unwrap_or("NULL").to_string(),
+                        _ => unreachable!(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_crosswalk_row_per_legacy_key() {
+        let input = crosswalk(&[
+            ["ZDDM", "371202B", "370116B", "ZDJBXX", "laiwu"],
+            ["BDCDYH", "371202A", "370116A", "ZDJBXX", "laiwu"],
+            ["ZDDM", "371202B", "370116B", "JSYDSYQ", "laiwu"],
+            ["BDCDYH", "371202A", "370116A", "QLR", "laiwu"],
+            ["BDCDYH", "371202A", "370116A", "ZDJBXX", "laiwu"],
+            // the same old key from another system, and re-numbered on a collision: kept apart
+            ["BDCDYH", "371202A", "370116A", "H", "gangcheng"],
+            ["BDCDYH", "371202A", "370116A-2", "H", "laiwu"],
+        ]);
+        let got = rows(&crosswalk_per_key(&input));
+        let want: Vec<Vec<String>> = [
+            ["BDCDYH", "371202A", "370116A", "H", "gangcheng"],
+            ["BDCDYH", "371202A", "370116A", "ZDJBXX,QLR", "laiwu"],
+            ["BDCDYH", "371202A", "370116A-2", "H", "laiwu"],
+            ["ZDDM", "371202B", "370116B", "ZDJBXX,JSYDSYQ", "laiwu"],
+        ]
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|s| s.to_string())
+                .chain(["b".to_string(), "run".to_string()])
+                .collect()
+        })
+        .collect();
+        assert_eq!(got, want);
+        assert_eq!(crosswalk_per_key(&crosswalk(&[])).len(), 0);
+    }
 }

@@ -238,7 +238,7 @@ fn crosswalk(n: usize) -> Rows {
                 "key_type" => "ZDDM".to_string(),
                 "old_key" => format!("371202001001GB{:05}", (i * 7919) % n),
                 "new_key" => format!("370116001001GB{:05}", (i * 7919) % n),
-                "table_name" => "ZDJBXX".into(),
+                "tables" => "ZDJBXX".into(),
                 _ => "x".into(),
             };
             c.push(if i % 13 == 5 { None } else { Some(&v) });
