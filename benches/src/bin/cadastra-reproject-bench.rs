@@ -157,6 +157,7 @@ fn run(a: &Args) -> Result<serde_json::Value, String> {
             a.source_epsg,
             params.model()
         ),
+        "evaluator": format!("{:?}", op.evaluator()),
         "repeat": a.repeat,
         "runs": per_threads,
     }))

@@ -15,6 +15,11 @@
 //!   prefix (CRS-04), X/Y swap (CRS-03), out of the declared CRS's window (CRS-02).
 //! - [`crs`]: [`CrsRef`] (`EPSG:4548`, `local:<name>`) and [`crs_info`], facts from PROJ's database.
 //! - `pj` (private): the only `unsafe` code, a small wrapper over PROJ's C API (proj-sys).
+//! - `native` (private): a native port of PROJ's `tmerc` (Poder/Engsager), `cart` and `helmert`
+//!   for the pipelines above. An [`Operation`] uses it only after it agreed with PROJ to 1e-6 m
+//!   (in practice ~1e-8 m) on grids over both sides' Jinan windows ([`Operation::evaluator`]);
+//!   coordinates outside its conservative domain still go to PROJ. `CADASTRA_PROJ_ONLY=1`
+//!   ([`PROJ_ONLY_ENV`]) switches it off for operations built afterwards.
 //!
 //! # Invariants
 //! - Parameter values and pipeline definitions are never printed, logged or returned: `Debug`
@@ -89,6 +94,7 @@ pub mod crs;
 pub mod error;
 pub mod fit;
 pub mod identify;
+mod native;
 pub mod operation;
 pub mod params;
 mod pj;
@@ -102,7 +108,10 @@ pub use fit::{
     ConventionCheck, FitReport, FitSpec, Residual, SurveyAxes, Tolerance,
 };
 pub use identify::{identify_prj, identify_prj_file, Identification, TRUST_CONFIDENCE};
-pub use operation::{Operation, OperationKind, OperationOptions, OperationReport, Transformer};
+pub use operation::{
+    Evaluator, Operation, OperationKind, OperationOptions, OperationReport, Transformer,
+    PROJ_ONLY_ENV,
+};
 pub use params::{Convention, FourParams, Model, OperatorParams, SevenParams, PARAMS_ENV};
 pub use sniff::{
     expected_window, sample_multipolygons, sniff, Extent, PrefixState, Sniff, SniffIssue, Window,

@@ -6,14 +6,46 @@
 
 use crate::crs::{crs_info, CrsInfo, CrsRef};
 use crate::error::CrsError;
+use crate::native::Native;
 use crate::params::{OperatorParams, Values, PARAMS_ENV};
 use crate::pj::{Direction, Pj};
-use crate::transform::{self, Engine, TransformStats};
+use crate::sniff::{expected_window, Window};
+use crate::transform::{self, Backend, Engine, TransformStats};
 use crate::{finding, Convention};
 use cadastra_model::{Finding, Severity};
 use geo_types::{Coord, Geometry, MultiPolygon, Point};
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+
+/// Environment variable: `1` makes every operation built afterwards transform with PROJ only
+/// (no native fast path), e.g. for comparison benchmarks.
+pub const PROJ_ONLY_ENV: &str = "CADASTRA_PROJ_ONLY";
+
+fn proj_only_from_env() -> bool {
+    proj_only_value(std::env::var(PROJ_ONLY_ENV).ok().as_deref())
+}
+
+/// Any value but empty or `0` asks for PROJ only.
+fn proj_only_value(v: Option<&str>) -> bool {
+    v.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Largest distance (m) between native and PROJ results on the verification grids for the
+/// native fast path to be used.
+const NATIVE_TOLERANCE_M: f64 = 1e-6;
+/// Verification grid: `GRID` × `GRID` points over the Jinan window of each side.
+const GRID: usize = 33;
+
+/// Which code transforms coordinates (safe to print: no parameter values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluator {
+    /// PROJ (`proj_trans_generic` per coordinate run)
+    Proj,
+    /// cadastra's native port of PROJ's tmerc/cart/helmert, verified against PROJ when the
+    /// operation was built (coordinates it does not handle still go to PROJ)
+    Native,
+}
 
 /// Pipeline text that may carry secret parameters: redacted `Debug`, no `Display`, zeroed on drop.
 #[derive(Clone)]
@@ -113,6 +145,8 @@ pub struct Operation {
     direction: Direction,
     invertible: bool,
     what: String,
+    /// the verified native evaluator of `definition`, if any
+    native: Option<Arc<Native>>,
 }
 
 impl fmt::Debug for Operation {
@@ -120,6 +154,7 @@ impl fmt::Debug for Operation {
         f.debug_struct("Operation")
             .field("report", &self.report)
             .field("direction", &self.direction)
+            .field("evaluator", &self.evaluator())
             .field("definition", &self.definition)
             .finish()
     }
@@ -270,6 +305,16 @@ impl Operation {
     /// - datum change without `params`: only a real transformation from PROJ's database is
     ///   accepted; PROJ's ballpark no-op is refused with CRS-05 unless `opts.allow_ballpark`.
     pub fn new(
+        source: &CrsRef,
+        target: &CrsRef,
+        params: Option<&OperatorParams>,
+        opts: OperationOptions,
+    ) -> Result<Operation, CrsError> {
+        Operation::new_proj(source, target, params, opts)
+            .map(|op| op.with_native(proj_only_from_env()))
+    }
+
+    fn new_proj(
         source: &CrsRef,
         target: &CrsRef,
         params: Option<&OperatorParams>,
@@ -468,6 +513,7 @@ impl Operation {
             direction: Direction::Forward,
             invertible: i.has_inverse,
             what,
+            native: None,
         })
     }
 
@@ -494,6 +540,10 @@ impl Operation {
     /// applying them, even between grids of one datum (e.g. a 4-parameter correction within a
     /// grid), where [`Operation::new`] would ignore them.
     pub fn from_params(params: &OperatorParams) -> Result<Operation, CrsError> {
+        Operation::from_params_proj(params).map(|op| op.with_native(proj_only_from_env()))
+    }
+
+    fn from_params_proj(params: &OperatorParams) -> Result<Operation, CrsError> {
         let (source, target) = (params.source(), params.target());
         let what = format!("{source} → {target}");
         let (steps, kind) = match with_params(source, target, params)? {
@@ -560,7 +610,73 @@ impl Operation {
             definition: &self.definition.0,
             direction: self.direction,
             what: &self.what,
+            native: self.native.as_deref(),
         }
+    }
+
+    /// Which code transforms this operation's coordinates.
+    pub fn evaluator(&self) -> Evaluator {
+        if self.native.is_some() {
+            Evaluator::Native
+        } else {
+            Evaluator::Proj
+        }
+    }
+
+    /// Attach the native evaluator when the definition parses and agrees with PROJ on the
+    /// verification grids in both directions (`proj_only` switches it off).
+    fn with_native(mut self, proj_only: bool) -> Operation {
+        self.native = None;
+        if proj_only {
+            return self;
+        }
+        let Some(native) = Native::parse(&self.definition.0) else {
+            return self;
+        };
+        let (input, output) = match self.direction {
+            Direction::Forward => (&self.report.source, &self.report.target),
+            Direction::Inverse => (&self.report.target, &self.report.source),
+        };
+        if self
+            .native_deviation(&native, input, output)
+            .is_some_and(|d| d <= NATIVE_TOLERANCE_M)
+        {
+            self.native = Some(Arc::new(native));
+        }
+        self
+    }
+
+    /// Largest distance between native and PROJ results over a grid on the pipeline's input
+    /// window (forward) and its output window (inverse, when invertible); `None` when they cannot
+    /// be compared (no window, PROJ or native fails on a grid point).
+    fn native_deviation(&self, native: &Native, input: &CrsRef, output: &CrsRef) -> Option<f64> {
+        let pj = Pj::from_definition(&self.definition.0).ok()?;
+        let window = |c: &CrsRef| expected_window(c).ok().flatten().map(|w| grid(&w, GRID));
+        let proj = |pts: &[Coord<f64>], dir: Direction| -> Option<Vec<Coord<f64>>> {
+            let mut v = pts.to_vec();
+            pj.trans_coords(&mut v, dir).ok()?;
+            Some(v)
+        };
+        let (ins, outs) = match (window(input), window(output)) {
+            (Some(i), Some(o)) => (i, Some(o)),
+            (Some(i), None) => {
+                let o = if self.invertible {
+                    Some(proj(&i, Direction::Forward)?)
+                } else {
+                    None
+                };
+                (i, o)
+            }
+            (None, Some(o)) if self.invertible => (proj(&o, Direction::Inverse)?, Some(o)),
+            _ => return None,
+        };
+        let mut worst = deviation(native, &pj, &ins, Direction::Forward)?;
+        if self.invertible {
+            if let Some(o) = outs {
+                worst = worst.max(deviation(native, &pj, &o, Direction::Inverse)?);
+            }
+        }
+        Some(worst)
     }
 
     /// A single-threaded transformer holding one PROJ object, for many small calls.
@@ -568,6 +684,7 @@ impl Operation {
         Ok(Transformer {
             pj: self.engine().instantiate()?,
             direction: self.direction,
+            native: self.native.clone(),
         })
     }
 
@@ -591,11 +708,10 @@ impl Operation {
         &self,
         geoms: &mut [Option<MultiPolygon<f64>>],
     ) -> Result<TransformStats, CrsError> {
-        self.engine()
-            .for_each(geoms, "feature", |pj, dir, g| match g {
-                None => Ok(None),
-                Some(mp) => transform::multipolygon(pj, dir, mp).map(Some),
-            })
+        self.engine().for_each(geoms, "feature", |b, g| match g {
+            None => Ok(None),
+            Some(mp) => transform::multipolygon(b, mp).map(Some),
+        })
     }
 
     /// Transform any geometry in place (a `Rect` becomes a `Polygon`); `None` is skipped.
@@ -603,11 +719,10 @@ impl Operation {
         &self,
         geoms: &mut [Option<Geometry<f64>>],
     ) -> Result<TransformStats, CrsError> {
-        self.engine()
-            .for_each(geoms, "feature", |pj, dir, g| match g {
-                None => Ok(None),
-                Some(g) => transform::geometry(pj, dir, g).map(Some),
-            })
+        self.engine().for_each(geoms, "feature", |b, g| match g {
+            None => Ok(None),
+            Some(g) => transform::geometry(b, g).map(Some),
+        })
     }
 }
 
@@ -615,6 +730,52 @@ impl Operation {
 pub struct Transformer {
     pj: Pj,
     direction: Direction,
+    native: Option<Arc<Native>>,
+}
+
+impl Backend for Transformer {
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    fn native(&self) -> Option<&Native> {
+        self.native.as_deref()
+    }
+
+    fn pj(&self) -> Result<&Pj, String> {
+        Ok(&self.pj)
+    }
+}
+
+/// `n` × `n` points spanning a window.
+fn grid(w: &Window, n: usize) -> Vec<Coord<f64>> {
+    let mut v = Vec::with_capacity(n * n);
+    for i in 0..n {
+        for j in 0..n {
+            let (s, t) = (i as f64 / (n - 1) as f64, j as f64 / (n - 1) as f64);
+            v.push(Coord {
+                x: w.min_e + s * (w.max_e - w.min_e),
+                y: w.min_n + t * (w.max_n - w.min_n),
+            });
+        }
+    }
+    v
+}
+
+/// Largest distance between native and PROJ results on `pts`; `None` if either fails anywhere.
+fn deviation(native: &Native, pj: &Pj, pts: &[Coord<f64>], dir: Direction) -> Option<f64> {
+    let mut theirs = pts.to_vec();
+    pj.trans_coords(&mut theirs, dir).ok()?;
+    let mut worst = 0.0f64;
+    for (p, t) in pts.iter().zip(&theirs) {
+        let n = native.point(*p, dir)?;
+        let d = (n.x - t.x).hypot(n.y - t.y);
+        if !crate::native::le(d, NATIVE_TOLERANCE_M) {
+            return None;
+        }
+        worst = worst.max(d);
+    }
+    Some(worst)
 }
 
 impl fmt::Debug for Transformer {
@@ -626,7 +787,7 @@ impl fmt::Debug for Transformer {
 impl Transformer {
     /// Transform coordinates in place with one PROJ call; errors name the coordinate index.
     pub fn transform_coords(&self, coords: &mut [Coord<f64>]) -> Result<usize, CrsError> {
-        transform::run(&self.pj, self.direction, coords).map_err(|f| CrsError::Transform {
+        transform::run(self, coords).map_err(|f| CrsError::Transform {
             item: "coordinate",
             index: f.offset,
             reason: f.message,
@@ -645,7 +806,7 @@ impl Transformer {
 
     /// Transform one geometry in place; returns the number of coordinates.
     pub fn transform_geometry(&self, g: &mut Geometry<f64>) -> Result<usize, CrsError> {
-        transform::geometry(&self.pj, self.direction, g).map_err(|f| CrsError::Transform {
+        transform::geometry(self, g).map_err(|f| CrsError::Transform {
             item: "vertex",
             index: f.offset,
             reason: f.message,
@@ -1368,6 +1529,307 @@ mod tests {
                 st.coordinates as f64 / dt / 1e6,
                 st.coordinates as f64 / dc / 1e6
             );
+        }
+    }
+
+    // ---- native fast path ----
+
+    /// `n` pseudo-random points over Laiwu/Gangcheng (CM 117E plane, no zone prefix).
+    fn laiwu_random(n: usize, seed: u64) -> Vec<Coord<f64>> {
+        use rand::{Rng, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| Coord {
+                x: r.random_range(527_000.0..585_000.0),
+                y: r.random_range(3_990_000.0..4_050_000.0),
+            })
+            .collect()
+    }
+
+    /// Native results of `op` against PROJ on the same definition and direction.
+    fn native_vs_proj(op: &Operation, pts: &[Coord<f64>]) -> f64 {
+        assert_eq!(op.evaluator(), Evaluator::Native, "{}", op.what);
+        let ours = run(op, pts);
+        let pj = Pj::from_definition(&op.definition.0).unwrap();
+        let mut theirs = pts.to_vec();
+        pj.trans_coords(&mut theirs, op.direction).unwrap();
+        max_diff(&ours, &theirs)
+    }
+
+    fn shifted(pts: &[Coord<f64>], de: f64, dn: f64) -> Vec<Coord<f64>> {
+        pts.iter()
+            .map(|c| Coord {
+                x: c.x + de,
+                y: c.y + dn,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn native_agrees_with_proj_for_every_form_and_direction() {
+        let pts = laiwu_random(100_000, 7);
+        let local = CrsRef::Local("laiwu-city".into());
+        let p4 = FourParams {
+            dx: -381.274,
+            dy: 212.918,
+            scale: 1.000_021_37,
+            rotation: -7.815,
+        };
+        let p4_local = FourParams {
+            dx: 480_000.0,
+            dy: 3_950_000.0,
+            scale: 0.999_98,
+            rotation: 30.0,
+        };
+        let xa7 = |c| OperatorParams::seven(XA80, CGCS, c, P7);
+        // (name, operation, easting/northing shift of its input relative to the CM 117E plane)
+        let mut cases: Vec<(&str, Operation, f64, f64)> = vec![
+            (
+                "same datum, zone prefix 2363->2384",
+                Operation::new(&XA80_39, &XA80, None, opts()).unwrap(),
+                39e6,
+                0.0,
+            ),
+            (
+                "same datum 4548->4527",
+                Operation::new(&CGCS, &CGCS_39, None, opts()).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "same datum, other meridian 4548->4549",
+                Operation::new(&CGCS, &CrsRef::Epsg(4549), None, opts()).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "7p PV Beijing54",
+                Operation::from_params(&seven(Convention::PositionVector)).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "7p CF Beijing54",
+                Operation::from_params(&seven(Convention::CoordinateFrame)).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "7p PV Xian80",
+                Operation::from_params(&xa7(Convention::PositionVector)).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "7p CF Xian80",
+                Operation::from_params(&xa7(Convention::CoordinateFrame)).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "7p CF Beijing54 zone 39 -> 4527",
+                Operation::new(
+                    &BJ54_39,
+                    &CGCS_39,
+                    Some(&seven(Convention::CoordinateFrame)),
+                    opts(),
+                )
+                .unwrap(),
+                39e6,
+                0.0,
+            ),
+            (
+                "4p Xian80",
+                Operation::from_params(&OperatorParams::four(XA80, CGCS, p4)).unwrap(),
+                0.0,
+                0.0,
+            ),
+            (
+                "4p Xian80 zone 39",
+                Operation::new(
+                    &XA80_39,
+                    &CGCS,
+                    Some(&OperatorParams::four(XA80, CGCS, p4)),
+                    opts(),
+                )
+                .unwrap(),
+                39e6,
+                0.0,
+            ),
+            (
+                "4p local",
+                Operation::new(
+                    &local,
+                    &CGCS,
+                    Some(&OperatorParams::four(local.clone(), CGCS, p4_local)),
+                    opts(),
+                )
+                .unwrap(),
+                -480_000.0,
+                -3_950_000.0,
+            ),
+            (
+                "7p CF given in reverse (CGCS2000 -> Beijing54)",
+                Operation::new(
+                    &CGCS,
+                    &BJ54,
+                    Some(&seven(Convention::CoordinateFrame)),
+                    opts(),
+                )
+                .unwrap(),
+                0.0,
+                0.0,
+            ),
+        ];
+        let inverses: Vec<_> = cases
+            .iter()
+            .map(|(name, op, de, dn)| {
+                // inputs of the inverse: outputs of the forward operation, roughly
+                let out = run(op, &shifted(&laiwu(3), *de, *dn));
+                let (oe, on) = (out[4].x - 556_000.0, out[4].y - 4_020_000.0);
+                (*name, op.inverse().unwrap(), oe, on)
+            })
+            .collect();
+        cases.extend(inverses);
+        for (i, (name, op, de, dn)) in cases.iter().enumerate() {
+            let d = native_vs_proj(op, &shifted(&pts, *de, *dn));
+            let inv = if i >= cases.len() / 2 {
+                " (inverse)"
+            } else {
+                ""
+            };
+            println!("native vs PROJ, {name}{inv}: max {d:.3e} m");
+            assert!(d <= 1e-6, "{name}{inv}: {d}");
+        }
+    }
+
+    #[test]
+    fn native_multipolygons_agree_with_proj_only() {
+        for p in [
+            seven(Convention::CoordinateFrame),
+            OperatorParams::four(
+                XA80,
+                CGCS,
+                FourParams {
+                    dx: -381.274,
+                    dy: 212.918,
+                    scale: 1.000_021_37,
+                    rotation: -7.815,
+                },
+            ),
+        ] {
+            let native = Operation::from_params(&p).unwrap();
+            let proj = native.clone().with_native(true);
+            assert_eq!(
+                (native.evaluator(), proj.evaluator()),
+                (Evaluator::Native, Evaluator::Proj)
+            );
+            for (a, b) in [
+                (native.clone(), proj.clone()),
+                (native.inverse().unwrap(), proj.inverse().unwrap()),
+            ] {
+                let input = parcels(5_000);
+                let (mut x, mut y) = (input.clone(), input.clone());
+                let sa = a.transform_multipolygons(&mut x).unwrap();
+                let sb = b.transform_multipolygons(&mut y).unwrap();
+                assert_eq!(sa, sb);
+                let flat = |g: &[Option<MultiPolygon<f64>>]| -> Vec<Coord<f64>> {
+                    g.iter()
+                        .flatten()
+                        .flat_map(|mp| mp.0.iter())
+                        .flat_map(|p| {
+                            p.exterior()
+                                .0
+                                .iter()
+                                .chain(p.interiors().iter().flat_map(|r| r.0.iter()))
+                        })
+                        .copied()
+                        .collect()
+                };
+                let d = max_diff(&flat(&x), &flat(&y));
+                assert!(d <= 1e-6, "{d}");
+                assert!(max_diff(&flat(&x), &flat(&input)) > 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_pipelines_and_proj_only_stay_on_proj() {
+        // a PROJ database operation (axisswap/unitconvert/somerc...): not parsed
+        let op = Operation::new(&CrsRef::Epsg(2056), &CrsRef::Epsg(32632), None, opts()).unwrap();
+        assert_eq!(op.evaluator(), Evaluator::Proj);
+        assert!(Native::parse(&op.definition.0).is_none());
+        // a hand-made pipeline with a step the native module does not know
+        let mut odd = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        odd.definition = Secret(format!(
+            "{} +step +proj=axisswap +order=1,2",
+            odd.definition.0
+        ));
+        let odd = odd.with_native(false);
+        assert_eq!(odd.evaluator(), Evaluator::Proj);
+        let pts = laiwu(4);
+        assert!(max_diff(&run(&odd, &pts), &cct(&odd.definition.0, &pts, false)) < 0.001);
+        // the switch
+        let op = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        assert_eq!(op.evaluator(), Evaluator::Native);
+        assert_eq!(op.clone().with_native(true).evaluator(), Evaluator::Proj);
+        assert_eq!(op.inverse().unwrap().evaluator(), Evaluator::Native);
+        assert!(op.transformer().unwrap().native().is_some());
+        for (v, want) in [
+            (None, false),
+            (Some(""), false),
+            (Some("0"), false),
+            (Some("1"), true),
+            (Some("yes"), true),
+        ] {
+            assert_eq!(proj_only_value(v), want, "{v:?}");
+        }
+        // a verification that fails (another definition than the one verified) is not used
+        let mut wrong = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let native = Native::parse(
+            &Operation::from_params(&seven(Convention::CoordinateFrame))
+                .unwrap()
+                .definition
+                .0,
+        )
+        .unwrap();
+        let (s, t) = (wrong.report.source.clone(), wrong.report.target.clone());
+        assert!(wrong
+            .native_deviation(&native, &s, &t)
+            .is_none_or(|d| d > 1.0));
+        wrong.native = None;
+        assert_eq!(wrong.evaluator(), Evaluator::Proj);
+    }
+
+    #[test]
+    fn native_failures_are_proj_failures() {
+        let native = Operation::from_params(&seven(Convention::PositionVector)).unwrap();
+        let proj = native.clone().with_native(true);
+        for bad in [
+            Coord {
+                x: f64::NAN,
+                y: 4e6,
+            },
+            Coord { x: 1e12, y: 4e6 },
+            Coord { x: 5e5, y: 1e9 },
+        ] {
+            for (a, b) in [
+                (native.clone(), proj.clone()),
+                (native.inverse().unwrap(), proj.inverse().unwrap()),
+            ] {
+                let mut x = laiwu(4);
+                x[7] = bad;
+                let mut y = x.clone();
+                let ea = a.transform_coords(&mut x).map_err(|e| e.to_string());
+                let eb = b.transform_coords(&mut y).map_err(|e| e.to_string());
+                println!("{bad:?}: {ea:?}");
+                assert_eq!(ea, eb);
+                match ea {
+                    Err(e) => assert!(e.contains("coordinate 7"), "{e}"),
+                    Ok(_) => assert!(max_diff(&x[7..], &y[7..]) < 1e-6),
+                }
+                assert!(max_diff(&x[..7], &y[..7]) < 1e-6);
+            }
         }
     }
 }

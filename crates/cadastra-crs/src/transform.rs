@@ -2,11 +2,17 @@
 //! (`map_init`), one PROJ call per coordinate run (ring, line string, chunk of points), never one
 //! call per point. Errors name the feature (or coordinate) index; the lowest failing index is
 //! reported whatever the thread count.
+//!
+//! When the operation has a verified native evaluator ([`Native`]), runs are transformed natively;
+//! from the first coordinate the native path does not handle, the rest of the run goes to PROJ
+//! (instantiated lazily in the worker), so failures keep PROJ's semantics.
 
 use crate::error::CrsError;
+use crate::native::Native;
 use crate::pj::{Direction, Pj};
 use geo_types::{Coord, Geometry, MultiPolygon, Point, Polygon, Triangle};
 use rayon::prelude::*;
+use std::cell::OnceCell;
 
 /// What a transformation call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,8 +59,39 @@ impl RunFailure {
 
 type RunError = RunFailure;
 
+/// Where a worker transforms: its direction, the native evaluator if any, and PROJ.
+pub(crate) trait Backend {
+    fn direction(&self) -> Direction;
+    fn native(&self) -> Option<&Native>;
+    /// The PROJ object (built on first use where that is lazy).
+    fn pj(&self) -> Result<&Pj, String>;
+}
+
+/// One rayon worker's state: PROJ is only instantiated when needed.
+pub(crate) struct Worker<'a> {
+    engine: &'a Engine<'a>,
+    pj: OnceCell<Result<Pj, String>>,
+}
+
+impl Backend for Worker<'_> {
+    fn direction(&self) -> Direction {
+        self.engine.direction
+    }
+
+    fn native(&self) -> Option<&Native> {
+        self.engine.native
+    }
+
+    fn pj(&self) -> Result<&Pj, String> {
+        self.pj
+            .get_or_init(|| self.engine.instantiate().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
 /// Transform one run of coordinates; non-finite input is refused before PROJ sees it.
-pub(crate) fn run(pj: &Pj, dir: Direction, coords: &mut [Coord<f64>]) -> Result<usize, RunError> {
+pub(crate) fn run(b: &dyn Backend, coords: &mut [Coord<f64>]) -> Result<usize, RunError> {
     if let Some((offset, c)) = coords
         .iter()
         .enumerate()
@@ -65,97 +102,107 @@ pub(crate) fn run(pj: &Pj, dir: Direction, coords: &mut [Coord<f64>]) -> Result<
             message: format!("non-finite coordinate ({}, {})", c.x, c.y),
         });
     }
-    pj.trans_coords(coords, dir).map_err(|f| RunFailure {
-        offset: f.index,
-        message: format!("cannot be transformed: {}", f.message),
-    })?;
+    let dir = b.direction();
+    let start = match b.native() {
+        Some(n) => n.trans(coords, dir),
+        None => 0,
+    };
+    if start < coords.len() {
+        let pj = b.pj().map_err(|message| RunFailure {
+            offset: start,
+            message,
+        })?;
+        pj.trans_coords(&mut coords[start..], dir)
+            .map_err(|f| RunFailure {
+                offset: start + f.index,
+                message: format!("cannot be transformed: {}", f.message),
+            })?;
+    }
     Ok(coords.len())
 }
 
-fn polygon(pj: &Pj, dir: Direction, p: &mut Polygon<f64>) -> Result<usize, RunError> {
+fn polygon(b: &dyn Backend, p: &mut Polygon<f64>) -> Result<usize, RunError> {
     let mut n = 0;
     p.try_exterior_mut(|ls| {
-        n += run(pj, dir, &mut ls.0)?;
+        n += run(b, &mut ls.0)?;
         Ok::<(), RunError>(())
     })?;
     p.try_interiors_mut(|rings| {
         for ls in rings {
-            n += run(pj, dir, &mut ls.0).map_err(|f| f.after(n))?;
+            n += run(b, &mut ls.0).map_err(|f| f.after(n))?;
         }
         Ok::<(), RunError>(())
     })?;
     Ok(n)
 }
 
-pub(crate) fn multipolygon(
-    pj: &Pj,
-    dir: Direction,
-    mp: &mut MultiPolygon<f64>,
-) -> Result<usize, RunError> {
+pub(crate) fn multipolygon(b: &dyn Backend, mp: &mut MultiPolygon<f64>) -> Result<usize, RunError> {
     let mut n = 0;
     for p in &mut mp.0 {
-        n += polygon(pj, dir, p).map_err(|f| f.after(n))?;
+        n += polygon(b, p).map_err(|f| f.after(n))?;
     }
     Ok(n)
 }
 
-fn points_run(pj: &Pj, dir: Direction, pts: &mut [Point<f64>]) -> Result<usize, RunError> {
+fn points_run(b: &dyn Backend, pts: &mut [Point<f64>]) -> Result<usize, RunError> {
     let mut buf: Vec<Coord<f64>> = pts.iter().map(|p| p.0).collect();
-    let n = run(pj, dir, &mut buf)?;
+    let n = run(b, &mut buf)?;
     for (p, c) in pts.iter_mut().zip(buf) {
         p.0 = c;
     }
     Ok(n)
 }
 
-pub(crate) fn geometry(pj: &Pj, dir: Direction, g: &mut Geometry<f64>) -> Result<usize, RunError> {
+pub(crate) fn geometry(b: &dyn Backend, g: &mut Geometry<f64>) -> Result<usize, RunError> {
     match g {
-        Geometry::Point(p) => run(pj, dir, std::slice::from_mut(&mut p.0)),
+        Geometry::Point(p) => run(b, std::slice::from_mut(&mut p.0)),
         Geometry::Line(l) => {
-            let mut b = [l.start, l.end];
-            let n = run(pj, dir, &mut b)?;
-            (l.start, l.end) = (b[0], b[1]);
+            let mut c = [l.start, l.end];
+            let n = run(b, &mut c)?;
+            (l.start, l.end) = (c[0], c[1]);
             Ok(n)
         }
-        Geometry::LineString(ls) => run(pj, dir, &mut ls.0),
-        Geometry::Polygon(p) => polygon(pj, dir, p),
-        Geometry::MultiPoint(mp) => points_run(pj, dir, &mut mp.0),
+        Geometry::LineString(ls) => run(b, &mut ls.0),
+        Geometry::Polygon(p) => polygon(b, p),
+        Geometry::MultiPoint(mp) => points_run(b, &mut mp.0),
         Geometry::MultiLineString(mls) => {
             let mut n = 0;
             for ls in &mut mls.0 {
-                n += run(pj, dir, &mut ls.0).map_err(|f| f.after(n))?;
+                n += run(b, &mut ls.0).map_err(|f| f.after(n))?;
             }
             Ok(n)
         }
-        Geometry::MultiPolygon(mp) => multipolygon(pj, dir, mp),
+        Geometry::MultiPolygon(mp) => multipolygon(b, mp),
         Geometry::GeometryCollection(gc) => {
             let mut n = 0;
             for g in &mut gc.0 {
-                n += geometry(pj, dir, g).map_err(|f| f.after(n))?;
+                n += geometry(b, g).map_err(|f| f.after(n))?;
             }
             Ok(n)
         }
         // a rectangle stops being axis-aligned after a rotation: it becomes a polygon
         Geometry::Rect(r) => {
             let mut p = r.to_polygon();
-            let n = polygon(pj, dir, &mut p)?;
+            let n = polygon(b, &mut p)?;
             *g = Geometry::Polygon(p);
             Ok(n)
         }
         Geometry::Triangle(t) => {
-            let mut b = [t.v1(), t.v2(), t.v3()];
-            let n = run(pj, dir, &mut b)?;
-            *t = Triangle::new(b[0], b[1], b[2]);
+            let mut c = [t.v1(), t.v2(), t.v3()];
+            let n = run(b, &mut c)?;
+            *t = Triangle::new(c[0], c[1], c[2]);
             Ok(n)
         }
     }
 }
 
-/// The PROJ side of an operation: a definition to instantiate once per worker.
+/// The transformation side of an operation: a definition to instantiate once per worker (where
+/// needed) and the verified native evaluator, if any.
 pub(crate) struct Engine<'a> {
     pub definition: &'a str,
     pub direction: Direction,
     pub what: &'a str,
+    pub native: Option<&'a Native>,
 }
 
 /// Items per parallel chunk: several chunks per thread for load balance (each rayon split builds
@@ -165,7 +212,7 @@ fn chunk_len(n: usize, min: usize) -> usize {
     n.div_ceil(threads * 8).max(min)
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
     pub(crate) fn instantiate(&self) -> Result<Pj, CrsError> {
         Pj::from_definition(self.definition).map_err(|e| CrsError::Proj {
             what: format!("operation {}", self.what),
@@ -173,12 +220,21 @@ impl Engine<'_> {
         })
     }
 
+    /// A worker's state: without a native evaluator PROJ is instantiated at once (its errors
+    /// are reported as before), with one only when a run needs it.
+    fn worker(&'a self) -> Result<Worker<'a>, CrsError> {
+        let pj = OnceCell::new();
+        if self.native.is_none() {
+            let _ = pj.set(Ok(self.instantiate()?));
+        }
+        Ok(Worker { engine: self, pj })
+    }
+
     /// Transform a flat coordinate slice: chunks of coordinates, one PROJ call per chunk.
     pub(crate) fn coords(&self, coords: &mut [Coord<f64>]) -> Result<TransformStats, CrsError> {
-        let dir = self.direction;
         let n = coords.len();
-        let one = |pj: &Pj, base: usize, part: &mut [Coord<f64>]| {
-            run(pj, dir, part).map_err(|f| CrsError::Transform {
+        let one = |w: &Worker, base: usize, part: &mut [Coord<f64>]| {
+            run(w, part).map_err(|f| CrsError::Transform {
                 item: "coordinate",
                 index: base + f.offset,
                 reason: f.message,
@@ -186,15 +242,15 @@ impl Engine<'_> {
         };
         let chunk = chunk_len(n, 4096);
         let done = if n <= chunk || rayon::current_num_threads() == 1 {
-            one(&self.instantiate()?, 0, coords)?
+            one(&self.worker()?, 0, coords)?
         } else {
             let results: Vec<Result<usize, CrsError>> = coords
                 .par_chunks_mut(chunk)
                 .enumerate()
                 .map_init(
-                    || self.instantiate(),
-                    |pj, (ci, part)| match pj {
-                        Ok(pj) => one(pj, ci * chunk, part),
+                    || self.worker(),
+                    |w, (ci, part)| match w {
+                        Ok(w) => one(w, ci * chunk, part),
                         Err(e) => Err(self.clone_err(e)),
                     },
                 )
@@ -216,14 +272,13 @@ impl Engine<'_> {
         &self,
         pts: &mut [Option<Point<f64>>],
     ) -> Result<TransformStats, CrsError> {
-        let dir = self.direction;
-        let one = |pj: &Pj, base: usize, part: &mut [Option<Point<f64>>]| {
+        let one = |w: &Worker, base: usize, part: &mut [Option<Point<f64>>]| {
             let (idx, mut buf): (Vec<usize>, Vec<Coord<f64>>) = part
                 .iter()
                 .enumerate()
                 .filter_map(|(i, p)| p.map(|p| (i, p.0)))
                 .unzip();
-            run(pj, dir, &mut buf).map_err(|f| CrsError::Transform {
+            run(w, &mut buf).map_err(|f| CrsError::Transform {
                 item: "point",
                 // offsets index `buf`, whose entries came from `idx` in order
                 index: base + idx.get(f.offset).copied().unwrap_or(0),
@@ -242,15 +297,15 @@ impl Engine<'_> {
         };
         let chunk = chunk_len(pts.len(), 4096);
         if pts.len() <= chunk || rayon::current_num_threads() == 1 {
-            return one(&self.instantiate()?, 0, pts);
+            return one(&self.worker()?, 0, pts);
         }
         let results: Vec<Result<TransformStats, CrsError>> = pts
             .par_chunks_mut(chunk)
             .enumerate()
             .map_init(
-                || self.instantiate(),
-                |pj, (ci, part)| match pj {
-                    Ok(pj) => one(pj, ci * chunk, part),
+                || self.worker(),
+                |w, (ci, part)| match w {
+                    Ok(w) => one(w, ci * chunk, part),
                     Err(e) => Err(self.clone_err(e)),
                 },
             )
@@ -277,15 +332,14 @@ impl Engine<'_> {
     ) -> Result<TransformStats, CrsError>
     where
         T: Send,
-        F: Fn(&Pj, Direction, &mut T) -> Result<Option<usize>, RunError> + Sync,
+        F: Fn(&dyn Backend, &mut T) -> Result<Option<usize>, RunError> + Sync,
         F: Send,
     {
-        let dir = self.direction;
-        let chunk_stats = |pj: &Pj, base: usize, chunk: &mut [T]| {
+        let chunk_stats = |w: &Worker, base: usize, chunk: &mut [T]| {
             let mut st = TransformStats::default();
             for (j, it) in chunk.iter_mut().enumerate() {
                 st.items += 1;
-                match per_item(pj, dir, it) {
+                match per_item(w, it) {
                     Ok(Some(n)) => st.coordinates += n,
                     Ok(None) => st.empty += 1,
                     Err(f) => {
@@ -301,15 +355,15 @@ impl Engine<'_> {
         };
         let chunk = chunk_len(items.len(), 64);
         if items.len() <= chunk || rayon::current_num_threads() == 1 {
-            return chunk_stats(&self.instantiate()?, 0, items);
+            return chunk_stats(&self.worker()?, 0, items);
         }
         let results: Vec<Result<TransformStats, CrsError>> = items
             .par_chunks_mut(chunk)
             .enumerate()
             .map_init(
-                || self.instantiate(),
-                |pj, (ci, part)| match pj {
-                    Ok(pj) => chunk_stats(pj, ci * chunk, part),
+                || self.worker(),
+                |w, (ci, part)| match w {
+                    Ok(w) => chunk_stats(w, ci * chunk, part),
                     Err(e) => Err(self.clone_err(e)),
                 },
             )
