@@ -614,6 +614,13 @@ impl Operation {
         }
     }
 
+    /// The same operation transformed by PROJ only (reference output that must not depend on
+    /// the native fast path, e.g. the committed sample world).
+    pub fn proj_only(mut self) -> Operation {
+        self.native = None;
+        self
+    }
+
     /// Which code transforms this operation's coordinates.
     pub fn evaluator(&self) -> Evaluator {
         if self.native.is_some() {

@@ -54,12 +54,15 @@ impl Bursa {
             self.tx, self.ty, self.tz, self.rx, self.ry, self.rz, self.ds_ppm
         )
     }
-    /// The operation of this parameter set, through cadastra-crs (the pipeline's own code).
+    /// The operation of this parameter set, through cadastra-crs (the pipeline's own code), on
+    /// PROJ alone: the generated files are the same whether or not the native path is used.
     pub fn operation(&self) -> Result<Operation, SampleError> {
         let text = self.params_toml("cadastra sample world");
         let p =
             OperatorParams::parse(&text, "operator/xian80_to_cgcs2000.toml").map_err(crs_err)?;
-        Operation::from_params(&p).map_err(crs_err)
+        Operation::from_params(&p)
+            .map(Operation::proj_only)
+            .map_err(crs_err)
     }
 }
 
