@@ -26,7 +26,7 @@ use cadastra_merge::{
     Choice, Conflict, Decision, DecisionOrigin, DetectOptions, Layer, Origin, Policy, Records,
     Status,
 };
-use cadastra_model::{registry, Column, Finding, Rows, Severity, TableDef};
+use cadastra_model::{registry, Column, Finding, Rows, Severity, StrColumn, TableDef};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -886,6 +886,9 @@ fn crosswalk_per_key(rows: &Rows) -> Rows {
         let r = r as usize;
         (old.get(r), kt.get(r), new.get(r), sys.get(r))
     };
+    // the input's columns in field order, resolved once (not per cell)
+    let src: Vec<&StrColumn> = def.fields.iter().map(|f| text(&f.name)).collect();
+    let tables_i = def.field_index("tables").expect("key_crosswalk.tables");
     let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
     idx.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
     let mut out = Rows::new(def);
@@ -908,14 +911,14 @@ fn crosswalk_per_key(rows: &Rows) -> Rows {
             }
         }
         let r = first as usize;
-        for (f, col) in def.fields.iter().zip(out.columns.iter_mut()) {
+        for (k, col) in out.columns.iter_mut().enumerate() {
             let Column::Text(c) = col else {
                 unreachable!("key_crosswalk fields are text")
             };
-            if f.name == "tables" {
+            if k == tables_i {
                 c.push((!tables.is_empty()).then_some(tables.as_str()));
             } else {
-                c.push(text(&f.name).get(r));
+                c.push(src[k].get(r));
             }
         }
         i = j;

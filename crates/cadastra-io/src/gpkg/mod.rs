@@ -272,7 +272,6 @@ impl GpkgRegistry {
                     })
                 })?;
                 side::transfer_rtrees(conn, path, sp, spatial)?;
-                let _ = std::fs::remove_file(sp);
             }
             conn.execute_batch("BEGIN").map_err(sql_err(path, "-"))?;
             for n in spatial {
