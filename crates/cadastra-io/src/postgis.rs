@@ -15,19 +15,25 @@
 //!   after the load, and a large insert into an existing table (≥ 50 000 rows and ≥ a quarter of
 //!   the table) drops and rebuilds that table's indexes unless readers hold it. Rows are checked
 //!   before the transaction starts (shape, types, dates, NUL, rings PostGIS refuses), and errors
-//!   the server finds inside a COPY are reported with their row.
+//!   the server finds inside a COPY are reported with their row. The first load of a new registry
+//!   (at least [`PARALLEL_MIN_ROWS`] rows, inserts only) goes over several connections into a
+//!   staging schema that one final transaction makes the registry (`staged.rs`).
 //! - [`Registry::read_table`] returns the rows as the GeoPackage backend does (ordered by fid,
 //!   geometry decoded from WKB, points as a one-vertex polygon, dates as ISO text).
 //!
 //! **Invariant:** the registry changes only inside the one transaction of `apply`; a failed or
 //! killed run leaves it as it was (PostgreSQL sequences excepted: fids a failed run drew are not
-//! reused, as in any PostgreSQL table).
+//! reused, as in any PostgreSQL table). A killed staged first load leaves only its staging schema,
+//! which the next `connect` to the registry drops.
 //! **Invariant:** values travel only as parameters or COPY data; identifiers come only from the
 //! registry schema and pass `ddl::is_identifier` before they are quoted.
 
 mod copy;
 mod schema;
+mod staged;
 pub mod url;
+
+pub use staged::staging_name as staging_schema;
 
 use crate::registry::{ChangeSet, ExistingRow, Registry, RegistryError, TableChange};
 use crate::wkb;
@@ -65,9 +71,19 @@ pub struct PgRegistry {
     url: url::RegistryUrl,
     srid: i32,
     state: State,
+    /// how to open further connections (the first load of a new registry, `staged.rs`)
+    config: postgres::Config,
+    /// the schema PostGIS is installed in (on every connection's search path)
+    postgis_ns: String,
+    /// (connections, fewest rows) of a staged first load
+    parallel: (usize, usize),
     /// things worth telling the user (PostGIS installed, schema to be created, ...)
     pub notes: Vec<String>,
 }
+
+/// Rows from which the first load of a new registry goes over several connections (`staged.rs`);
+/// `CADASTRA_PG_PARALLEL_MIN_ROWS` overrides it.
+pub const PARALLEL_MIN_ROWS: usize = 100_000;
 
 /// The advisory lock key of a registry schema (what `pg_locks` shows as classid/objid, high and
 /// low 32 bits): a run holds it for as long as its connection is open.
@@ -177,6 +193,14 @@ impl PgRegistry {
             .map_err(pg_err(&target, "setting up the session"))?;
         take_lock(&mut client, &target, &url.schema, wait)?;
         let mut notes = Vec::new();
+        // an interrupted first load's staging schema (no load of this registry runs: we hold its lock)
+        match staged::drop_stale(&mut client, &url.schema) {
+            Ok(note) => notes.extend(note),
+            Err(m) => notes.push(format!(
+                "cannot remove the staging schema of an interrupted load ({}): {m}",
+                staged::staging_name(&url.schema)
+            )),
+        }
         let encoding: String = client
             .query_one("SELECT current_setting('server_encoding')", &[])
             .and_then(|r| r.try_get(0))
@@ -217,13 +241,28 @@ impl PgRegistry {
             )),
             State::Registry => {}
         }
+        let min_rows = std::env::var("CADASTRA_PG_PARALLEL_MIN_ROWS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(PARALLEL_MIN_ROWS);
         Ok(PgRegistry {
             client,
             url,
             srid,
             state,
+            config,
+            postgis_ns,
+            parallel: (rayon::current_num_threads().min(4), min_rows),
             notes,
         })
+    }
+
+    /// The first load of a new registry with at least `min_rows` rows goes over `connections`
+    /// connections into a staging schema made the registry in one final transaction (default:
+    /// one connection per worker thread up to 4, [`PARALLEL_MIN_ROWS`]); 1 connection loads in
+    /// one transaction.
+    pub fn set_parallel_load(&mut self, connections: usize, min_rows: usize) {
+        self.parallel = (connections.max(1), min_rows);
     }
 
     /// The PostgreSQL schema holding the registry.
@@ -479,10 +518,15 @@ fn check_unique_provenance(def: &TableDef, rows: &Rows) -> Result<(), copy::RowP
     Ok(())
 }
 
-/// Which rows a COPY sends: all rows in order (inserts), or (fid, row) pairs (updates).
+/// Which rows a COPY sends: all rows in order (inserts), (fid, row) pairs (updates), or a range
+/// of rows numbered from a first fid (a staged first load).
 enum Feed<'a> {
     All(usize),
     Fids(&'a [(i64, usize)]),
+    Numbered {
+        rows: std::ops::Range<usize>,
+        first_fid: i64,
+    },
 }
 
 impl Feed<'_> {
@@ -490,12 +534,14 @@ impl Feed<'_> {
         match self {
             Feed::All(n) => *n,
             Feed::Fids(v) => v.len(),
+            Feed::Numbered { rows, .. } => rows.len(),
         }
     }
     fn get(&self, k: usize) -> (Option<i64>, usize) {
         match self {
             Feed::All(_) => (None, k),
             Feed::Fids(v) => (Some(v[k].0), v[k].1),
+            Feed::Numbered { rows, first_fid } => (Some(first_fid + k as i64), rows.start + k),
         }
     }
 }
@@ -510,7 +556,7 @@ fn copy_line(e: &postgres::Error) -> Option<usize> {
 
 #[allow(clippy::too_many_arguments)] // one call site per kind of COPY; a struct would only rename them
 fn copy_rows(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl postgres::GenericClient,
     target: &str,
     def: &TableDef,
     what: &str,
@@ -899,6 +945,38 @@ impl Registry for PgRegistry {
             qualified.push(self.qualified(&p.def.name)?);
         }
         let new = self.is_new();
+        let rows: usize = changes
+            .tables
+            .iter()
+            .filter_map(|c| c.insert.as_ref())
+            .map(|r| r.len())
+            .sum();
+        let (connections, min_rows) = self.parallel;
+        let inserts_only = changes
+            .tables
+            .iter()
+            .zip(&plans)
+            .all(|(c, p)| c.delete.is_empty() && p.updates.is_empty());
+        if new && connections > 1 && rows >= min_rows.max(1) && inserts_only {
+            let t = staged::Target {
+                display: &self.url.display,
+                schema: &self.url.schema,
+                postgis_ns: &self.postgis_ns,
+                srid: self.srid,
+                state: self.state,
+                config: &self.config,
+            };
+            match staged::load(&mut self.client, &t, changes, &plans, connections) {
+                Ok(()) => {
+                    self.state = State::Registry;
+                    return Ok(());
+                }
+                Err(staged::Outcome::Failed(e)) => return Err(e),
+                Err(staged::Outcome::Fallback(why)) => self
+                    .notes
+                    .push(format!("loading over one connection: {why}")),
+            }
+        }
         let (schema, srid, state) = (self.url.schema.clone(), self.srid, self.state);
         let mut tx = self
             .client
