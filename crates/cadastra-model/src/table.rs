@@ -48,7 +48,9 @@ impl StrColumn {
             Some(s) => self.buf.push_str(s),
             None => self.nulls[i / 64] |= 1 << (i % 64),
         }
-        self.ends.push(self.buf.len() as u32);
+        // `get` relies on every end being a boundary of a pushed string
+        let end = u32::try_from(self.buf.len()).expect("a text column holds at most 4 GiB");
+        self.ends.push(end);
     }
     pub fn is_null(&self, i: usize) -> bool {
         self.nulls[i / 64] & (1 << (i % 64)) != 0
@@ -58,7 +60,29 @@ impl StrColumn {
             return None;
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        Some(&self.buf[start..self.ends[i] as usize])
+        let end = self.ends[i] as usize;
+        debug_assert!(self.buf.is_char_boundary(start) && self.buf.is_char_boundary(end));
+        // SAFETY: `buf` only grows by whole strings (`push`), and `ends` records its length after
+        // each, so `start..end` (consecutive ends, or 0) lies on char boundaries within `buf`.
+        // Checked slicing would test both boundaries on every read; this is the hottest read of
+        // the load and merge stages.
+        #[allow(unsafe_code)]
+        Some(unsafe { self.buf.get_unchecked(start..end) })
+    }
+    /// Whether row `i` holds the same value as row `i - 1` (false for row 0).
+    pub fn same_as_previous(&self, i: usize) -> bool {
+        if i == 0 || i >= self.len() {
+            return false;
+        }
+        match (self.is_null(i), self.is_null(i - 1)) {
+            (true, true) => true,
+            (false, false) => {
+                let a = if i == 1 { 0 } else { self.ends[i - 2] as usize };
+                let (b, c) = (self.ends[i - 1] as usize, self.ends[i] as usize);
+                b - a == c - b && self.buf.as_bytes()[a..b] == self.buf.as_bytes()[b..c]
+            }
+            _ => false,
+        }
     }
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
@@ -208,6 +232,32 @@ mod tests {
             t.iter().collect::<Vec<_>>(),
             vec![Some("宗地"), None, Some("")]
         );
+    }
+
+    #[test]
+    fn same_as_previous_compares_values_and_nulls() {
+        let vals = [
+            Some("a"),
+            Some("a"),
+            Some("ab"),
+            Some(""),
+            Some(""),
+            None,
+            None,
+            Some(""),
+            Some("宗地"),
+            Some("宗地"),
+        ];
+        let mut c = StrColumn::default();
+        for v in vals {
+            c.push(v);
+        }
+        let got: Vec<bool> = (0..vals.len() + 1).map(|i| c.same_as_previous(i)).collect();
+        let want: Vec<bool> = (0..vals.len() + 1)
+            .map(|i| i > 0 && i < vals.len() && vals[i] == vals[i - 1])
+            .collect();
+        assert_eq!(got, want);
+        assert!(!c.same_as_previous(0));
     }
 
     #[test]

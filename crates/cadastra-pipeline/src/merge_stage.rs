@@ -889,8 +889,26 @@ fn crosswalk_per_key(rows: &Rows) -> Rows {
     // the input's columns in field order, resolved once (not per cell)
     let src: Vec<&StrColumn> = def.fields.iter().map(|f| text(&f.name)).collect();
     let tables_i = def.field_index("tables").expect("key_crosswalk.tables");
-    let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
-    idx.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+    // sorted on the first 32 bytes of the old key (zero-padded, held beside the row number: no
+    // reach into the text columns for most comparisons), the whole key only where those tie
+    let prefix = |r: usize| {
+        let mut p = [0u8; 32];
+        if let Some(k) = old.get(r) {
+            let n = k.len().min(32);
+            p[..n].copy_from_slice(&k.as_bytes()[..n]);
+        }
+        p
+    };
+    let mut order: Vec<([u8; 32], u32)> = (0..rows.len())
+        .into_par_iter()
+        .map(|r| (prefix(r), r as u32))
+        .collect();
+    order.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key(a.1).cmp(&key(b.1)))
+            .then(a.1.cmp(&b.1))
+    });
+    let idx: Vec<u32> = order.into_iter().map(|(_, r)| r).collect();
     let mut out = Rows::new(def);
     let mut i = 0;
     while i < idx.len() {
@@ -1003,5 +1021,30 @@ mod tests {
         .collect();
         assert_eq!(got, want);
         assert_eq!(crosswalk_per_key(&crosswalk(&[])).len(), 0);
+    }
+
+    #[test]
+    fn crosswalk_order_is_by_whole_old_key() {
+        // keys that tie on their first 32 bytes, and a key that is a prefix of another
+        let long = "3712020010010000000000000000000000";
+        let (a, b) = (format!("{long}9"), format!("{long}1"));
+        let input = crosswalk(&[
+            ["K", &a, "n1", "T", "s"],
+            ["K", long, "n2", "T", "s"],
+            ["K", &b, "n3", "T", "s"],
+            ["K", "371202", "n4", "T", "s"],
+            ["K", &b, "n3", "U", "s"],
+        ]);
+        let got: Vec<(String, String)> = rows(&crosswalk_per_key(&input))
+            .into_iter()
+            .map(|r| (r[1].clone(), r[3].clone()))
+            .collect();
+        let want = vec![
+            ("371202".to_string(), "T".to_string()),
+            (long.to_string(), "T".to_string()),
+            (b.clone(), "T,U".to_string()),
+            (a.clone(), "T".to_string()),
+        ];
+        assert_eq!(got, want);
     }
 }

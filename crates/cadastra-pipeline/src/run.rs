@@ -600,9 +600,11 @@ pub fn run(
             text_rows("reconciliation", recon_rows),
         ));
         summary.finished_at = now_iso();
+        // each input's hash (files of hundreds of MB at city scale: side by side)
+        use rayon::prelude::*;
         let inputs: Vec<serde_json::Value> = plan
             .sources
-            .iter()
+            .par_iter()
             .map(|s| serde_json::json!({"source": s.name, "path": s.display_path, "sha256": file_sha256(&s.path)}))
             .collect();
         let summary_json = serde_json::to_string(&summary).unwrap_or_default();

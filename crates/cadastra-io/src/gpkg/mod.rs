@@ -504,9 +504,8 @@ fn bind_row(
     for col in &rows.columns {
         match col {
             Column::Text(c) => {
-                let v = c.get(i);
-                if i == 0 || c.get(i - 1) != v {
-                    stmt.raw_bind_parameter(p, v)?;
+                if !c.same_as_previous(i) {
+                    stmt.raw_bind_parameter(p, c.get(i))?;
                 }
             }
             Column::Int(c) => stmt.raw_bind_parameter(p, c[i])?,
