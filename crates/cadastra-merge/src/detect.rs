@@ -22,6 +22,7 @@ use cadastra_geom::TopoIndex;
 use cadastra_model::ids::{id_card_15_to_18, id_card_check, mask_id, mask_name};
 use cadastra_model::{Cell, Geom, TableDef};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// Detection options besides the policy.
@@ -217,24 +218,30 @@ fn same_key(
     opts: &DetectOptions,
 ) -> Vec<Conflict> {
     let all = recs.of_table(&def.name);
-    let mut groups: BTreeMap<String, Vec<RecordRef>> = BTreeMap::new();
+    let Some(ki) = def.key.as_deref().and_then(|k| def.field_index(k)) else {
+        return Vec::new();
+    };
+    // grouped by key borrowed from the columns (a million keys at city scale: no copies, no
+    // ordered map), then the groups of two or more in key order
+    let mut groups: HashMap<Cow<'_, str>, Vec<RecordRef>> = HashMap::with_capacity(all.len());
     for &r in all.iter().filter(|&&r| recs.is_incoming(r)) {
-        if let Some(k) = recs.business_key(r) {
+        if let Some(k) = recs.text_at(r, ki) {
             groups.entry(k).or_default().push(r);
         }
     }
     for &r in all.iter().filter(|&&r| !recs.is_incoming(r)) {
-        if let Some(k) = recs.business_key(r) {
+        if let Some(k) = recs.text_at(r, ki) {
             if let Some(g) = groups.get_mut(&k) {
                 g.push(r);
             }
         }
     }
+    let mut groups: Vec<(Cow<'_, str>, Vec<RecordRef>)> =
+        groups.into_iter().filter(|(_, g)| g.len() >= 2).collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut out = Vec::new();
     for (key, group) in groups {
-        if group.len() < 2 {
-            continue;
-        }
+        let key = key.into_owned();
         let mut involved = vec![false; group.len()];
         let mut pairs = Vec::new();
         for i in 0..group.len() {
@@ -755,10 +762,28 @@ fn id_pair_candidates(ids: &[&String]) -> Vec<(usize, usize)> {
 
 fn person_ids(recs: &Records<'_>, opts: &DetectOptions) -> Vec<Conflict> {
     let all = recs.of_table("QLR");
-    let natural = |r: RecordRef| -> Option<(String, String)> {
-        let name: String = recs.text(r, "QLRMC")?.split_whitespace().collect();
-        let id = norm_id(&recs.text(r, "ZJH")?);
-        let zjzl = recs.text(r, "ZJZL");
+    let Some(def) = all.first().map(|&r| recs.layer(r).def) else {
+        return Vec::new();
+    };
+    let field = |n: &str| def.field_index(n);
+    let (Some(name_i), Some(id_i)) = (field("QLRMC"), field("ZJH")) else {
+        return Vec::new();
+    };
+    let zjzl_i = field("ZJZL");
+    let natural = |r: RecordRef| -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+        let name = recs.text_at(r, name_i)?;
+        let name = if name.contains(char::is_whitespace) {
+            Cow::Owned(name.split_whitespace().collect())
+        } else {
+            name
+        };
+        let id = recs.text_at(r, id_i)?;
+        let id = if id.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(norm_id(&id))
+        } else {
+            id
+        };
+        let zjzl = zjzl_i.and_then(|i| recs.text_at(r, i));
         let person = match zjzl.as_deref() {
             Some("1") => true,
             None => looks_like_id_card(&id),
@@ -766,26 +791,28 @@ fn person_ids(recs: &Records<'_>, opts: &DetectOptions) -> Vec<Conflict> {
         };
         (person && !name.is_empty()).then_some((name, id))
     };
-    let mut by_name: BTreeMap<String, BTreeMap<String, Vec<RecordRef>>> = BTreeMap::new();
-    let mut with_incoming: std::collections::HashSet<String> = Default::default();
+    // (name, with an incoming record, ID number → records): grouped by name in a hash map (a
+    // million right holders at city scale), then the names with two or more numbers in order
+    type Ids<'a> = BTreeMap<Cow<'a, str>, Vec<RecordRef>>;
+    let mut by_name: HashMap<Cow<'_, str>, (bool, Ids<'_>)> = HashMap::with_capacity(all.len());
     for &r in &all {
         if let Some((name, id)) = natural(r) {
-            if recs.is_incoming(r) {
-                with_incoming.insert(name.clone());
-            }
-            by_name
-                .entry(name)
-                .or_default()
-                .entry(id)
-                .or_default()
-                .push(r);
+            let e = by_name.entry(name).or_default();
+            e.0 |= recs.is_incoming(r);
+            e.1.entry(id).or_default().push(r);
         }
     }
+    let mut by_name: Vec<(String, BTreeMap<String, Vec<RecordRef>>)> = by_name
+        .into_iter()
+        .filter(|(_, (incoming, ids))| *incoming && ids.len() >= 2)
+        .map(|(name, (_, ids))| {
+            let ids = ids.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
+            (name.into_owned(), ids)
+        })
+        .collect();
+    by_name.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut out = Vec::new();
     for (name, ids) in by_name {
-        if ids.len() < 2 || !with_incoming.contains(&name) {
-            continue;
-        }
         let list: Vec<&String> = ids.keys().collect();
         // union-find over the ID numbers of this name
         let mut parent: Vec<usize> = (0..list.len()).collect();
@@ -939,13 +966,23 @@ const PAIRS: &[(&str, &str, &str, &str, &str)] = &[
 
 fn cadastre_registration(recs: &Records<'_>, policy: &Policy) -> Vec<Conflict> {
     // current registrations by unit number
-    let mut rights: HashMap<(&str, String), Vec<RecordRef>> = HashMap::new();
+    // field numbers by table and name, looked up once (not per record)
+    let field = |table: &str, name: &str| {
+        cadastra_model::registry()
+            .table(table)
+            .and_then(|d| d.field_index(name))
+    };
+    let mut rights: HashMap<(&str, Cow<'_, str>), Vec<RecordRef>> = HashMap::new();
     for reg_table in ["JSYDSYQ", "NYDSYQ", "LQ", "FDCQ2"] {
+        let (Some(qszt), Some(unit)) = (field(reg_table, "QSZT"), field(reg_table, "BDCDYH"))
+        else {
+            continue;
+        };
         for r in recs.of_table(reg_table) {
-            if recs.text(r, "QSZT").as_deref() != Some("1") {
+            if recs.text_at(r, qszt).as_deref() != Some("1") {
                 continue;
             }
-            if let Some(u) = recs.text(r, "BDCDYH") {
+            if let Some(u) = recs.text_at(r, unit) {
                 rights.entry((reg_table, u)).or_default().push(r);
             }
         }
@@ -957,8 +994,11 @@ fn cadastre_registration(recs: &Records<'_>, policy: &Policy) -> Vec<Conflict> {
     type Diffs = Vec<(usize, usize, &'static str)>;
     let mut found: BTreeMap<(RecordRef, RecordRef), Diffs> = BTreeMap::new();
     for &(ct, cf, rt, rf, what) in PAIRS {
+        let Some(unit) = field(ct, "BDCDYH") else {
+            continue;
+        };
         for c in recs.of_table(ct) {
-            let Some(u) = recs.text(c, "BDCDYH") else {
+            let Some(u) = recs.text_at(c, unit) else {
                 continue;
             };
             let Some(rs) = rights.get(&(rt, u)) else {
@@ -987,7 +1027,7 @@ fn cadastre_registration(recs: &Records<'_>, policy: &Policy) -> Vec<Conflict> {
                         _ => false,
                     }
                 } else {
-                    match (recs.text(c, cf), recs.text(r, rf)) {
+                    match (recs.text_at(c, ci), recs.text_at(r, ri)) {
                         (Some(a), Some(b)) => a != b,
                         _ => false,
                     }

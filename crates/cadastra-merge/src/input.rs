@@ -114,10 +114,20 @@ impl<'a> Records<'a> {
     /// A field's value as text (numbers formatted), by field name.
     pub fn text(&self, r: RecordRef, field: &str) -> Option<String> {
         let i = self.layer(r).def.field_index(field)?;
-        self.cell(r, i)
-            .as_text()
-            .map(|c| c.trim().to_string())
-            .filter(|s| !s.is_empty())
+        self.text_at(r, i).map(|c| c.into_owned())
+    }
+
+    /// As [`Records::text`], by field number, borrowed from the column when it holds text: trimmed,
+    /// `None` when null or blank.
+    pub fn text_at(&self, r: RecordRef, field: usize) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        let v = match self.cell(r, field) {
+            Cell::Null => return None,
+            Cell::Text(t) => Cow::Borrowed(t.trim()),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Real(x) => Cow::Owned(cadastra_model::table::format_real(x)),
+        };
+        (!v.is_empty()).then_some(v)
     }
 
     /// A text field borrowed (None for non-text columns and nulls).
