@@ -20,6 +20,7 @@ use cadastra_tables::normalize::{
 use geo_types::{Geometry, MultiPolygon};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Registry rows produced for one target table of a source.
@@ -158,9 +159,10 @@ pub fn wkt(g: &Geometry<f64>) -> String {
 
 /// A typed cell produced by mapping.
 #[derive(Debug, Clone, PartialEq)]
-enum Val {
+enum Val<'a> {
     Null,
-    Text(String),
+    /// borrowed from the record, the pipeline or the code lists when mapping did not change it
+    Text(Cow<'a, str>),
     Int(i64),
     Real(f64),
 }
@@ -193,8 +195,8 @@ struct ChunkTarget {
 
 /// Per worker: buffers reused from record to record.
 #[derive(Default)]
-struct Scratch {
-    vals: Vec<Val>,
+struct Scratch<'a> {
+    vals: Vec<Val<'a>>,
     wkb: Vec<u8>,
 }
 
@@ -230,14 +232,14 @@ struct Ctx<'a> {
     remove_blanks: TextOptions,
 }
 
-fn cleaned(v: &str, opts: &TextOptions, counts: &mut ChangeCounts) -> Option<String> {
+fn cleaned<'s>(v: &'s str, opts: &TextOptions, counts: &mut ChangeCounts) -> Option<Cow<'s, str>> {
     let (out, ch) = clean_text(v, opts);
     counts.add(ch);
-    out.map(|c| c.into_owned())
+    out
 }
 
-impl Ctx<'_> {
-    fn raw_text(&self, row: usize, idx: Option<usize>) -> Option<&str> {
+impl<'a> Ctx<'a> {
+    fn raw_text(&self, row: usize, idx: Option<usize>) -> Option<&'a str> {
         idx.and_then(|i| self.raw.columns[i].get(row))
     }
 
@@ -278,7 +280,7 @@ impl Ctx<'_> {
         &self,
         row: usize,
         counts: &mut ChangeCounts,
-        scratch: &mut Scratch,
+        scratch: &mut Scratch<'a>,
         out: &mut [ChunkTarget],
     ) -> Result<usize, Box<Rejected>> {
         // route
@@ -292,7 +294,7 @@ impl Ctx<'_> {
                 Some(w) => {
                     let v = self
                         .raw_text(row, self.when_idx[ti])
-                        .and_then(|v| clean_text(v, &self.remove_blanks).0.map(|c| c.into_owned()));
+                        .and_then(|v| clean_text(v, &self.remove_blanks).0);
                     if v.as_deref()
                         .is_some_and(|v| w.values.iter().any(|x| x == v))
                     {
@@ -306,19 +308,20 @@ impl Ctx<'_> {
             Some(format!("row {}", self.raw.src_rows[row]))
         } else {
             let opts = &self.remove_blanks;
-            let parts: Vec<Option<String>> = self
-                .key_idx
-                .iter()
-                .map(|&i| {
-                    self.raw.columns[i]
-                        .get(row)
-                        .and_then(|v| cleaned(v, opts, &mut ChangeCounts::default()))
-                })
-                .collect();
-            if parts.iter().all(Option::is_some) {
-                Some(parts.into_iter().flatten().collect::<Vec<_>>().join("|"))
+            let part = |i: usize| {
+                self.raw.columns[i]
+                    .get(row)
+                    .and_then(|v| cleaned(v, opts, &mut ChangeCounts::default()))
+            };
+            if let [i] = self.key_idx[..] {
+                part(i).map(Cow::into_owned)
             } else {
-                None
+                let parts: Vec<Option<Cow<str>>> = self.key_idx.iter().map(|&i| part(i)).collect();
+                if parts.iter().all(Option::is_some) {
+                    Some(parts.into_iter().flatten().collect::<Vec<_>>().join("|"))
+                } else {
+                    None
+                }
             }
         };
         let Some(ti) = target else {
@@ -396,8 +399,8 @@ impl Ctx<'_> {
             let f = &def.fields[*fi];
             let (from_idx, unit_idx) = idxs[k];
             let opts = &self.field_opts[ti][*fi];
-            let mut v: Option<String> = if let Some(c) = &m.constant {
-                Some(c.clone())
+            let mut v: Option<Cow<'a, str>> = if let Some(c) = &m.constant {
+                Some(Cow::Borrowed(c.as_str()))
             } else if let Some(parts) = &m.concat {
                 let mut s = String::new();
                 let mut ok = true;
@@ -416,32 +419,35 @@ impl Ctx<'_> {
                         }
                     }
                 }
-                ok.then_some(s)
+                ok.then_some(Cow::Owned(s))
             } else {
                 self.raw_text(row, from_idx)
                     .and_then(|x| cleaned(x, opts, counts))
             };
             if v.is_none() {
-                v = m.default.clone();
+                v = m.default.as_deref().map(Cow::Borrowed);
             }
             let Some(mut s) = v else { continue };
             if let Some(map) = &m.map {
-                if let Some(t) = map.get(&s) {
-                    s = t.clone();
+                if let Some(t) = map.get(s.as_ref()) {
+                    s = Cow::Borrowed(t.as_str());
                 }
             }
             if let Some(cw) = &m.crosswalk {
-                if let Some(t) = codelists().crosswalk(cw).and_then(|c| c.codes.get(&s)) {
-                    s = t.clone();
+                if let Some(t) = codelists()
+                    .crosswalk(cw)
+                    .and_then(|c| c.codes.get(s.as_ref()))
+                {
+                    s = Cow::Borrowed(t.as_str());
                 }
             }
             if let Some(w) = m.pad {
                 if let Ok(c) = normalize_code(&s, Some(w)) {
-                    s = c;
+                    s = Cow::Owned(c);
                 }
             }
             if let Some([a, b]) = m.slice {
-                s = s.chars().skip(a).take(b.saturating_sub(a)).collect();
+                s = Cow::Owned(s.chars().skip(a).take(b.saturating_sub(a)).collect());
             }
             let bad = |zh: String, en: String, findings: &mut Vec<Finding>| {
                 findings.push(self.finding(row, def, &f.name, &key, zh, en));
@@ -449,7 +455,7 @@ impl Ctx<'_> {
             vals[*fi] = match f.ty {
                 FieldType::Text => Val::Text(s),
                 FieldType::Date => match normalize_date(&s) {
-                    Ok(d) => Val::Text(d),
+                    Ok(d) => Val::Text(Cow::Owned(d)),
                     Err(e) => {
                         bad(
                             format!("日期无法识别 {s:?}: {e}"),
@@ -509,7 +515,7 @@ impl Ctx<'_> {
         }
         if let (Some(ysdm), Some(i)) = (&def.ysdm, def.field_index("YSDM")) {
             if vals[i] == Val::Null {
-                vals[i] = Val::Text(ysdm.clone());
+                vals[i] = Val::Text(Cow::Borrowed(ysdm.as_str()));
             }
         }
         let hash = record_hash(vals, geom.as_ref(), &mut scratch.wkb);

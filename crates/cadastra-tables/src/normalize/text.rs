@@ -116,6 +116,50 @@ fn is_blank(c: char) -> bool {
 /// assert!(clean_text("ｎｕｌｌ", &o).1.placeholder);
 /// ```
 pub fn clean_text<'a>(s: &'a str, opts: &TextOptions) -> (Option<Cow<'a, str>>, Changes) {
+    // Most values (codes, numbers, dates) are ASCII that needs nothing: found in one pass over the
+    // bytes, without decoding characters (`clean_text_general` gives the same answer, tested).
+    if let Some(clean) = ascii_unchanged(s, opts) {
+        if clean {
+            let ch = Changes::default();
+            return (Some(Cow::Borrowed(s)), ch);
+        }
+        let ch = Changes {
+            placeholder: true,
+            ..Changes::default()
+        };
+        return (None, ch);
+    }
+    clean_text_general(s, opts)
+}
+
+/// For a non-empty ASCII value no option changes: `Some(true)` (kept as is) or `Some(false)` (a
+/// placeholder); `None` when the value needs the general path.
+fn ascii_unchanged(s: &str, opts: &TextOptions) -> Option<bool> {
+    let b = s.as_bytes();
+    let (&first, &last) = (b.first()?, b.last()?);
+    let ws = |c: u8| (c as char).is_whitespace();
+    if !s.is_ascii() || ws(first) || ws(last) {
+        return None;
+    }
+    let inner_ok = match opts.blanks {
+        Blanks::Keep => true,
+        Blanks::Collapse => !b
+            .iter()
+            .enumerate()
+            .any(|(i, &c)| ws(c) && (c != b' ' || b.get(i + 1).is_some_and(|&n| ws(n)))),
+        Blanks::Remove => !b.iter().any(|&c| ws(c)),
+    };
+    if !inner_ok {
+        return None;
+    }
+    let placeholder = opts
+        .placeholders
+        .iter()
+        .any(|p| s.len() <= p.len() && fullwidth_to_ascii(p.trim()).eq_ignore_ascii_case(s));
+    Some(!placeholder)
+}
+
+fn clean_text_general<'a>(s: &'a str, opts: &TextOptions) -> (Option<Cow<'a, str>>, Changes) {
     let mut ch = Changes::default();
     let mut v: Cow<'a, str> = Cow::Borrowed(s);
     if opts.fullwidth {
@@ -202,6 +246,55 @@ pub fn clean_column(col: &StrColumn, opts: &TextOptions) -> (StrColumn, ChangeCo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_fast_path_answers_as_the_general_path() {
+        let alphabet = ['a', 'n', 'u', 'l', 'L', '/', '-', ' ', '\t', '0', '无'];
+        let mut values = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            values.extend(next.iter().cloned());
+            last = next;
+        }
+        values.extend(
+            [
+                "null",
+                "NULL",
+                "N/A",
+                "n/a",
+                " null",
+                "370116 ",
+                "GB/T 21010-2017",
+            ]
+            .map(String::from),
+        );
+        let mut fast = 0;
+        for blanks in [Blanks::Keep, Blanks::Collapse, Blanks::Remove] {
+            for trim in [true, false] {
+                for fullwidth in [true, false] {
+                    let o = TextOptions {
+                        fullwidth,
+                        trim,
+                        blanks,
+                        ..TextOptions::default()
+                    };
+                    for v in &values {
+                        fast += usize::from(ascii_unchanged(v, &o).is_some());
+                        assert_eq!(
+                            clean_text(v, &o),
+                            clean_text_general(v, &o),
+                            "{v:?} {blanks:?} trim {trim} fullwidth {fullwidth}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(fast > 10_000, "the fast path took {fast} values");
+    }
 
     fn check(input: &str, opts: &TextOptions, want: Option<&str>, changes: Changes) {
         let (got, ch) = clean_text(input, opts);
