@@ -859,8 +859,10 @@ pub fn map_source(src: &SourcePlan, data: &SourceData, batch: &str) -> MapResult
                 ("src_key", Column::Text(_)) => Column::Text(k.keys.clone()),
                 ("record_hash", Column::Text(_)) => {
                     let mut c = StrColumn::with_capacity(total, total * 24);
+                    let mut text = [0u8; 24];
                     for h in &k.hashes {
-                        c.push(Some(&hex::encode(h)));
+                        hex::encode_to_slice(h, &mut text).expect("12 bytes make 24 digits");
+                        c.push(std::str::from_utf8(&text).ok());
                     }
                     Column::Text(c)
                 }
