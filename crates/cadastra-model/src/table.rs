@@ -253,7 +253,9 @@ mod tests {
     fn extend_from_appends_values_and_nulls_at_any_offset() {
         let vals = |n: usize, seed: usize| -> Vec<Option<String>> {
             (0..n)
-                .map(|i| ((i * 7 + seed) % 5 != 0).then(|| format!("v{}宗{}", i + seed, i % 3)))
+                .map(|i| {
+                    (!(i * 7 + seed).is_multiple_of(5)).then(|| format!("v{}宗{}", i + seed, i % 3))
+                })
                 .collect()
         };
         for (a, b) in [
