@@ -93,7 +93,10 @@ impl StrColumn {
     }
     /// Rows selected by `idx`, in that order.
     pub fn take(&self, idx: &[usize]) -> StrColumn {
-        let mut out = StrColumn::with_capacity(idx.len(), 0);
+        // sized for the average value (taking most rows of a large column is common: growing by
+        // doubling would copy the text several times)
+        let avg = self.buf.len() / self.len().max(1);
+        let mut out = StrColumn::with_capacity(idx.len(), idx.len() * avg + avg);
         for &i in idx {
             out.push(self.get(i));
         }
@@ -281,6 +284,40 @@ mod tests {
     }
 
     #[test]
+    fn into_take_equals_take() {
+        use geo_types::{coord, LineString, MultiPolygon, Polygon};
+        let def = crate::registry().table("ZDJBXX").unwrap();
+        let mut rows = Rows::new(def);
+        for i in 0..50usize {
+            for col in rows.columns.iter_mut() {
+                match col {
+                    Column::Text(c) => c.push((i % 3 != 0).then(|| format!("t{i}")).as_deref()),
+                    Column::Int(c) => c.push((i % 4 != 0).then_some(i as i64)),
+                    Column::Real(c) => c.push((i % 5 != 0).then_some(i as f64 / 2.0)),
+                }
+            }
+            let x = i as f64;
+            rows.geoms.push((i % 7 != 0).then(|| {
+                MultiPolygon(vec![Polygon::new(
+                    LineString(vec![
+                        coord! {x: x, y: 0.0},
+                        coord! {x: x + 1.0, y: 0.0},
+                        coord! {x: x, y: 1.0},
+                        coord! {x: x, y: 0.0},
+                    ]),
+                    vec![],
+                )])
+            }));
+        }
+        let idx = [0, 3, 4, 7, 20, 49, 1];
+        let want = rows.take(&idx);
+        let got = rows.into_take(&idx);
+        assert_eq!(got.table, want.table);
+        assert_eq!(got.columns, want.columns);
+        assert_eq!(got.geoms, want.geoms);
+    }
+
+    #[test]
     fn same_as_previous_compares_values_and_nulls() {
         let vals = [
             Some("a"),
@@ -373,6 +410,22 @@ impl Rows {
             } else {
                 idx.iter().map(|&i| self.geoms[i].clone()).collect()
             },
+        }
+    }
+    /// As [`Rows::take`] with distinct `idx`, consuming the rows: geometries are moved, not
+    /// copied.
+    pub fn into_take(self, idx: &[usize]) -> Rows {
+        let columns = self.columns.iter().map(|c| c.take(idx)).collect();
+        let mut geoms = self.geoms;
+        let geoms = if geoms.is_empty() {
+            Vec::new()
+        } else {
+            idx.iter().map(|&i| geoms[i].take()).collect()
+        };
+        Rows {
+            table: self.table,
+            columns,
+            geoms,
         }
     }
 }

@@ -694,40 +694,59 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
                 continue;
             }
             let def = registry().table(&m.table).expect("registry table");
-            let key_i = def.field_index("src_key").expect("provenance");
-            let row_i = def.field_index("src_row").expect("provenance");
-            for &(r, why) in &rows {
-                let raw_row = m.raw_index[r];
-                let src_row = match &m.rows.columns[row_i] {
-                    Column::Int(c) => c[r].unwrap_or(0) as u64,
-                    _ => 0,
-                };
-                let src_key = match &m.rows.columns[key_i] {
-                    Column::Text(c) => c.get(r).map(str::to_string),
-                    _ => None,
-                };
-                ing.quarantine.push(Quarantined {
-                    source: ing.plan.name.clone(),
-                    src_file: ing.plan.display_path.clone(),
-                    src_row,
-                    src_key,
-                    target: m.table.clone(),
-                    rule_id: why.split_once(':').map_or("", |(a, _)| a).to_string(),
-                    reason: why.clone(),
-                    raw_record: crate::mapping::raw_json(&ing.raw, raw_row),
-                    raw_geom_wkt: m.rows.geoms.get(r).and_then(|g| g.as_ref()).map(|g| {
-                        format!(
-                            "{} (EPSG:4548)",
-                            crate::mapping::wkt(&geo_types::Geometry::MultiPolygon(g.clone()))
-                        )
-                    }),
-                });
-            }
+            // one quarantine entry per row (the record as read and the geometry as text: side by
+            // side), then the rows dropped from the layer, geometries moved rather than copied
+            use rayon::prelude::*;
+            let (plan, raw, mr): (&SourcePlan, &cadastra_model::RawTable, &MappedTarget) =
+                (&ing.plan, &ing.raw, m);
+            let entries: Vec<Quarantined> = rows
+                .par_iter()
+                .map(|&(r, why)| quarantined(plan, raw, mr, def, r, why))
+                .collect();
+            ing.quarantine.extend(entries);
             let drop: std::collections::HashSet<usize> = rows.iter().map(|(r, _)| *r).collect();
             let keep: Vec<usize> = (0..m.rows.len()).filter(|r| !drop.contains(r)).collect();
-            m.rows = m.rows.take(&keep);
+            m.rows = std::mem::replace(&mut m.rows, Rows::new(def)).into_take(&keep);
             m.raw_index = keep.iter().map(|&r| m.raw_index[r]).collect();
         }
+    }
+}
+
+/// The quarantine entry of mapped row `r` of `m` (a layer of source `plan` read as `raw`),
+/// blocked for `why`.
+fn quarantined(
+    plan: &SourcePlan,
+    raw: &cadastra_model::RawTable,
+    m: &MappedTarget,
+    def: &cadastra_model::TableDef,
+    r: usize,
+    why: &str,
+) -> Quarantined {
+    let key_i = def.field_index("src_key").expect("provenance");
+    let row_i = def.field_index("src_row").expect("provenance");
+    let src_row = match &m.rows.columns[row_i] {
+        Column::Int(c) => c[r].unwrap_or(0) as u64,
+        _ => 0,
+    };
+    let src_key = match &m.rows.columns[key_i] {
+        Column::Text(c) => c.get(r).map(str::to_string),
+        _ => None,
+    };
+    Quarantined {
+        source: plan.name.clone(),
+        src_file: plan.display_path.clone(),
+        src_row,
+        src_key,
+        target: m.table.clone(),
+        rule_id: why.split_once(':').map_or("", |(a, _)| a).to_string(),
+        reason: why.to_string(),
+        raw_record: crate::mapping::raw_json(raw, m.raw_index[r]),
+        raw_geom_wkt: m.rows.geoms.get(r).and_then(|g| g.as_ref()).map(|g| {
+            format!(
+                "{} (EPSG:4548)",
+                crate::mapping::wkt(&geo_types::Geometry::MultiPolygon(g.clone()))
+            )
+        }),
     }
 }
 
