@@ -932,6 +932,10 @@ impl Registry for PgRegistry {
         Ok(out)
     }
 
+    fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     fn apply(&mut self, changes: &ChangeSet) -> Result<(), RegistryError> {
         let target = self.target();
         // everything that can be checked is checked before the transaction starts

@@ -91,4 +91,9 @@ pub trait Registry {
     fn counts(&mut self) -> Result<BTreeMap<String, i64>, RegistryError>;
     /// Apply every change in one transaction: all or nothing.
     fn apply(&mut self, changes: &ChangeSet) -> Result<(), RegistryError>;
+    /// Things worth telling the user since the last call (a stale file or schema removed, a
+    /// schema to be created, a load that fell back to one connection, ...).
+    fn take_notes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }

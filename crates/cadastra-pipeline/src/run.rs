@@ -129,7 +129,9 @@ pub fn open_registry(spec: &str) -> Result<Box<dyn Registry>, RegistryError> {
 /// [`open_registry`], with what opening it cleaned up (a `.partial` file of a killed run).
 fn open_registry_noted(spec: &str) -> Result<(Box<dyn Registry>, Vec<String>), RegistryError> {
     if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
-        return Ok((open_registry(spec)?, Vec::new()));
+        let mut r = open_registry(spec)?;
+        let notes = r.take_notes();
+        return Ok((r, notes));
     }
     let mut g = GpkgRegistry::open(Path::new(spec), crate::compile::REGISTRY_EPSG)?;
     let notes = std::mem::take(&mut g.notes);
@@ -631,6 +633,7 @@ pub fn run(
         ));
         progress.note("writing the registry (one transaction)");
         reg.apply(&changes)?;
+        summary.notes.extend(reg.take_notes());
         progress.note("registry written (committed)");
         summary.registry_counts = reg.counts()?;
         summary

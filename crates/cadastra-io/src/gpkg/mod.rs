@@ -656,6 +656,10 @@ impl Registry for GpkgRegistry {
         "gpkg"
     }
 
+    fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     fn target(&self) -> String {
         self.path.display().to_string()
     }
