@@ -44,18 +44,37 @@ pub fn detect(recs: &Records<'_>, policy: &Policy, opts: &DetectOptions) -> Vec<
         }
         t
     };
+    // the detections are independent: side by side, their results concatenated in this order
+    // (the order the sort below keeps among equal ids)
+    enum Task<'t> {
+        SameKey(&'t TableDef),
+        SameGround(&'t TableDef),
+        Persons,
+        Registration,
+    }
+    let mut tasks = Vec::new();
     for def in &tables {
         if def.key.is_some() {
-            out.extend(same_key(recs, policy, def, opts));
+            tasks.push(Task::SameKey(def));
         }
         if def.geometry.is_some() && matches!(def.name.as_str(), "ZDJBXX" | "ZRZ") {
-            out.extend(same_ground(recs, policy, def));
+            tasks.push(Task::SameGround(def));
         }
     }
     if tables.iter().any(|d| d.name == "QLR") {
-        out.extend(person_ids(recs, opts));
+        tasks.push(Task::Persons);
     }
-    out.extend(cadastre_registration(recs, policy));
+    tasks.push(Task::Registration);
+    let parts: Vec<Vec<Conflict>> = tasks
+        .par_iter()
+        .map(|t| match t {
+            Task::SameKey(def) => same_key(recs, policy, def, opts),
+            Task::SameGround(def) => same_ground(recs, policy, def),
+            Task::Persons => person_ids(recs, opts),
+            Task::Registration => cadastre_registration(recs, policy),
+        })
+        .collect();
+    out.extend(parts.into_iter().flatten());
     // one conflict per id: a record and its own registry version can both meet the same partner
     out.sort_by(|a, b| {
         a.id.cmp(&b.id).then_with(|| {
