@@ -77,12 +77,7 @@ fn run() -> Result<serde_json::Value, String> {
         }
         per_source.push(serde_json::json!({"source": name, "records": records, "rows": rows}));
     }
-    let rows: usize = changes
-        .tables
-        .iter()
-        .filter_map(|t| t.insert.as_ref())
-        .map(|r| r.len())
-        .sum();
+    let rows = changes.insert_rows();
     let mut phases = vec![phase(
         "read + map",
         t0.elapsed().as_secs_f64(),

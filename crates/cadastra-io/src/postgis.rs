@@ -85,6 +85,18 @@ pub struct PgRegistry {
 /// `CADASTRA_PG_PARALLEL_MIN_ROWS` overrides it.
 pub const PARALLEL_MIN_ROWS: usize = 100_000;
 
+/// The session settings of every registry connection: dates as ISO text, no notices.
+const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning";
+
+/// Put `first` (the registry's schema, or a staging schema), then PostGIS's, on the search path.
+fn set_search_path(c: &mut Client, first: &str, postgis_ns: &str) -> Result<(), postgres::Error> {
+    c.query_one(
+        "SELECT set_config('search_path', quote_ident($1) || ', ' || quote_ident($2), false)",
+        &[&first, &postgis_ns],
+    )
+    .map(drop)
+}
+
 /// The advisory lock key of a registry schema (what `pg_locks` shows as classid/objid, high and
 /// low 32 bits): a run holds it for as long as its connection is open.
 pub fn lock_key(schema: &str) -> i64 {
@@ -189,7 +201,7 @@ impl PgRegistry {
             pg_err(&target, &format!("cannot connect{tls}"))(e)
         })?;
         client
-            .batch_execute("SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning")
+            .batch_execute(SESSION)
             .map_err(pg_err(&target, "setting up the session"))?;
         take_lock(&mut client, &target, &url.schema, wait)?;
         let mut notes = Vec::new();
@@ -211,11 +223,7 @@ impl PgRegistry {
             ));
         }
         let postgis_ns = ensure_postgis(&mut client, &target, &mut notes)?;
-        client
-            .query_one(
-                "SELECT set_config('search_path', quote_ident($1) || ', ' || quote_ident($2), false)",
-                &[&url.schema, &postgis_ns],
-            )
+        set_search_path(&mut client, &url.schema, &postgis_ns)
             .map_err(pg_err(&target, "setting the search path"))?;
         let problem = |p: schema::Problem| match p {
             schema::Problem::Foreign(reason) => RegistryError::Foreign {
@@ -949,12 +957,7 @@ impl Registry for PgRegistry {
             qualified.push(self.qualified(&p.def.name)?);
         }
         let new = self.is_new();
-        let rows: usize = changes
-            .tables
-            .iter()
-            .filter_map(|c| c.insert.as_ref())
-            .map(|r| r.len())
-            .sum();
+        let rows = changes.insert_rows();
         let (connections, min_rows) = self.parallel;
         let inserts_only = changes
             .tables

@@ -73,6 +73,17 @@ pub struct ChangeSet {
     pub tables: Vec<TableChange>,
 }
 
+impl ChangeSet {
+    /// Rows inserted by all its changes.
+    pub fn insert_rows(&self) -> usize {
+        self.tables
+            .iter()
+            .filter_map(|c| c.insert.as_ref())
+            .map(|r| r.len())
+            .sum()
+    }
+}
+
 /// A registry backend (GeoPackage file or PostGIS database).
 pub trait Registry {
     /// "gpkg" or "postgis"

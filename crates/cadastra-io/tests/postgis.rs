@@ -839,6 +839,44 @@ fn unreachable_server_is_a_clear_error() {
     );
 }
 
+/// This test binary again, running only the ignored child test `name` against registry `url`.
+fn spawn_child(name: &str, url: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--ignored", "--nocapture"])
+        .env("CADASTRA_PG_CHILD_URL", url)
+        .spawn()
+        .unwrap()
+}
+
+/// Wait until a cadastra session waits on a lock in a statement `LIKE query`: true, or false when
+/// `child` ended or `secs` seconds passed since `t0` first.
+fn blocked_in(
+    base: &str,
+    child: &mut std::process::Child,
+    query: &str,
+    t0: Instant,
+    secs: u64,
+) -> bool {
+    let mut watch = admin(base);
+    loop {
+        let n: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cadastra'
+                   AND wait_event_type = 'Lock' AND query LIKE $1",
+                &[&query],
+            )
+            .unwrap()
+            .get(0);
+        if n == 1 {
+            return true;
+        }
+        if t0.elapsed() > Duration::from_secs(secs) || child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A first load big enough to be cut into pieces: two parcel changes (fids continue across them),
 /// buildings, findings and a reconciliation row.
 fn staged_tables() -> ChangeSet {
@@ -964,16 +1002,7 @@ fn killed_staged_load_is_cleaned_up() {
     let mut c = admin(&base);
     c.batch_execute(&format!("DROP SCHEMA IF EXISTS {staging} CASCADE"))
         .unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_staged_load_blocked_then_killed",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("CADASTRA_PG_CHILD_URL", &url)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_child("child_staged_load_blocked_then_killed", &url);
     // lock the staging reconciliation table as soon as it exists: its COPY (the smallest piece,
     // sent last) waits for it
     let t0 = Instant::now();
@@ -1000,24 +1029,7 @@ fn killed_staged_load_is_cleaned_up() {
         );
         std::thread::sleep(Duration::from_millis(5));
     };
-    let mut watch = admin(&base);
-    let blocked = loop {
-        let n: i64 = watch
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cadastra'
-                   AND wait_event_type = 'Lock' AND query LIKE 'COPY \"cadastra_load_%'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if n == 1 {
-            break true;
-        }
-        if t0.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let blocked = blocked_in(&base, &mut child, "COPY \"cadastra_load_%", t0, 120);
     child.kill().unwrap();
     child.wait().unwrap();
     tx.rollback().unwrap();
@@ -1083,35 +1095,14 @@ fn killed_run_leaves_registry_unchanged() {
     let mut tx = holder.transaction().unwrap();
     tx.batch_execute("SELECT 1 FROM t_killed.\"ZRZ\" WHERE fid = 1 FOR UPDATE")
         .unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_apply_blocked_then_killed",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("CADASTRA_PG_CHILD_URL", &url)
-        .spawn()
-        .unwrap();
-    let mut watch = admin(&base);
-    let t0 = Instant::now();
-    let blocked = loop {
-        let n: i64 = watch
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cadastra'
-                   AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM \"t_killed\".\"ZRZ\"%'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if n == 1 {
-            break true;
-        }
-        if t0.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let mut child = spawn_child("child_apply_blocked_then_killed", &url);
+    let blocked = blocked_in(
+        &base,
+        &mut child,
+        "DELETE FROM \"t_killed\".\"ZRZ\"%",
+        Instant::now(),
+        60,
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     tx.rollback().unwrap();

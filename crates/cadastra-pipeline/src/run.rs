@@ -126,16 +126,12 @@ pub fn open_registry(spec: &str) -> Result<Box<dyn Registry>, RegistryError> {
     )?))
 }
 
-/// [`open_registry`], with what opening it cleaned up (a `.partial` file of a killed run).
+/// [`open_registry`], with what opening it cleaned up or found (a `.partial` file or a staging
+/// schema of a killed run, a PostGIS schema still to be created).
 fn open_registry_noted(spec: &str) -> Result<(Box<dyn Registry>, Vec<String>), RegistryError> {
-    if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
-        let mut r = open_registry(spec)?;
-        let notes = r.take_notes();
-        return Ok((r, notes));
-    }
-    let mut g = GpkgRegistry::open(Path::new(spec), crate::compile::REGISTRY_EPSG)?;
-    let notes = std::mem::take(&mut g.notes);
-    Ok((Box::new(g), notes))
+    let mut r = open_registry(spec)?;
+    let notes = r.take_notes();
+    Ok((r, notes))
 }
 
 fn ingest(plan: &Plan, src: &SourcePlan, progress: &dyn Progress) -> Result<Ingested, RunError> {
@@ -697,6 +693,10 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
                 continue;
             }
             let def = registry().table(&m.table).expect("registry table");
+            let prov = (
+                def.field_index("src_key").expect("provenance"),
+                def.field_index("src_row").expect("provenance"),
+            );
             // one quarantine entry per row (the record as read and the geometry as text: side by
             // side), then the rows dropped from the layer, geometries moved rather than copied
             use rayon::prelude::*;
@@ -704,7 +704,7 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
                 (&ing.plan, &ing.raw, m);
             let entries: Vec<Quarantined> = rows
                 .par_iter()
-                .map(|&(r, why)| quarantined(plan, raw, mr, def, r, why))
+                .map(|&(r, why)| quarantined(plan, raw, mr, prov, r, why))
                 .collect();
             ing.quarantine.extend(entries);
             let drop: std::collections::HashSet<usize> = rows.iter().map(|(r, _)| *r).collect();
@@ -715,18 +715,16 @@ fn block_rows(ingested: &mut [Ingested], blocked: &BTreeMap<(usize, usize), Stri
     }
 }
 
-/// The quarantine entry of mapped row `r` of `m` (a layer of source `plan` read as `raw`),
-/// blocked for `why`.
+/// The quarantine entry of mapped row `r` of `m` (a layer of source `plan` read as `raw`, its
+/// `src_key` and `src_row` columns at `(key_i, row_i)`), blocked for `why`.
 fn quarantined(
     plan: &SourcePlan,
     raw: &cadastra_model::RawTable,
     m: &MappedTarget,
-    def: &cadastra_model::TableDef,
+    (key_i, row_i): (usize, usize),
     r: usize,
     why: &str,
 ) -> Quarantined {
-    let key_i = def.field_index("src_key").expect("provenance");
-    let row_i = def.field_index("src_row").expect("provenance");
     let src_row = match &m.rows.columns[row_i] {
         Column::Int(c) => c[r].unwrap_or(0) as u64,
         _ => 0,

@@ -23,7 +23,7 @@
 //! connections ([`super::PgRegistry::set_parallel_load`]).
 
 use super::schema::{self, ident, State};
-use super::{copy_rows, data_err, describe, pg_err, Feed, Planned};
+use super::{copy_rows, data_err, describe, pg_err, set_search_path, Feed, Planned, SESSION};
 use crate::registry::{ChangeSet, RegistryError};
 use cadastra_model::registry;
 use postgres::{Client, NoTls};
@@ -85,12 +85,9 @@ pub(super) enum Outcome {
 
 /// Set up a worker connection like the registry's: date style, messages, search path.
 fn session(c: &mut Client, staging: &str, postgis_ns: &str) -> Result<(), postgres::Error> {
-    c.batch_execute("SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning; SET maintenance_work_mem = '256MB'")?;
-    c.query_one(
-        "SELECT set_config('search_path', quote_ident($1) || ', ' || quote_ident($2), false)",
-        &[&staging, &postgis_ns],
-    )?;
-    Ok(())
+    c.batch_execute(SESSION)?;
+    c.batch_execute("SET maintenance_work_mem = '256MB'")?;
+    set_search_path(c, staging, postgis_ns)
 }
 
 /// Load `changes` (inserts only, `plans` from `super::plan`) as a new registry over `client` and
@@ -105,53 +102,39 @@ pub(super) fn load(
     let staging = staging_name(t.schema);
     let sq = ident(&staging).map_err(Outcome::Fallback)?;
     // 1. the staging schema and its tables
+    let pg = |e: postgres::Error| describe(&e);
     let setup = (|| {
-        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {sq} CASCADE"))?;
-        let mut tx = client.transaction()?;
-        Ok::<_, postgres::Error>((|| {
-            schema::create_tables(&mut tx, &staging, t.srid, State::Absent)?;
-            tx.commit().map_err(|e| describe(&e))
-        })())
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {sq} CASCADE"))
+            .map_err(pg)?;
+        let mut tx = client.transaction().map_err(pg)?;
+        schema::create_tables(&mut tx, &staging, t.srid, State::Absent)?;
+        tx.commit().map_err(pg)
     })();
-    match setup {
-        Ok(Ok(())) => {}
-        Ok(Err(m)) => {
-            return Err(Outcome::Fallback(format!(
-                "cannot create the staging schema: {m}"
-            )))
-        }
-        Err(e) => {
-            return Err(Outcome::Fallback(format!(
-                "cannot create the staging schema: {}",
-                describe(&e)
-            )))
-        }
+    if let Err(m) = setup {
+        return Err(Outcome::Fallback(format!(
+            "cannot create the staging schema: {m}"
+        )));
     }
     let drop_staging = |c: &mut Client| {
         let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {sq} CASCADE"));
     };
-    let mut others = Vec::with_capacity(connections.saturating_sub(1));
-    for _ in 1..connections {
-        match t.config.connect(NoTls) {
-            Ok(mut c) => {
-                if let Err(e) = session(&mut c, &staging, t.postgis_ns) {
-                    drop_staging(client);
-                    return Err(Outcome::Fallback(format!(
-                        "cannot set up another connection: {}",
-                        describe(&e)
-                    )));
-                }
-                others.push(c);
-            }
-            Err(e) => {
-                drop_staging(client);
-                return Err(Outcome::Fallback(format!(
-                    "cannot open another connection: {}",
-                    describe(&e)
-                )));
-            }
+    let others: Result<Vec<Client>, String> = (1..connections)
+        .map(|_| {
+            let mut c = t.config.connect(NoTls).map_err(pg)?;
+            session(&mut c, &staging, t.postgis_ns).map_err(pg)?;
+            Ok(c)
+        })
+        .collect();
+    let mut others = match others {
+        Ok(o) => o,
+        Err(m) => {
+            drop_staging(client);
+            return Err(Outcome::Fallback(format!(
+                "cannot open another connection: {m}"
+            )));
         }
-    }
+    };
     let r = fill(client, &mut others, t, &staging, changes, plans).and_then(|fids| {
         drop(others);
         publish(client, t, &staging, &fids)
@@ -176,13 +159,7 @@ fn fill(
     session(main, staging, t.postgis_ns).map_err(pg_err(t.display, "setting up the load"))?;
     let connections = others.len() + 1;
     // fids in change order per table; pieces of about an even share of the rows
-    let total: usize = changes
-        .tables
-        .iter()
-        .filter_map(|c| c.insert.as_ref())
-        .map(|r| r.len())
-        .sum();
-    let piece = (total / (connections * 4)).max(MIN_PIECE);
+    let piece = (changes.insert_rows() / (connections * 4)).max(MIN_PIECE);
     let mut next_fid: BTreeMap<String, i64> = BTreeMap::new();
     let mut pieces = Vec::new();
     for (k, ch) in changes.tables.iter().enumerate() {
@@ -202,70 +179,63 @@ fn fill(
     }
     pieces.sort_by_key(|p| std::cmp::Reverse(p.rows.len()));
     let sq = ident(staging).map_err(|m| data_err(t.display, "-", 0, m))?;
-    let queue = Mutex::new(VecDeque::from(pieces));
+    run_queue(main, others, pieces, &|c: &mut Client, p: Piece| {
+        let def = plans[p.change].def;
+        let rows = changes.tables[p.change]
+            .insert
+            .as_ref()
+            .expect("pieces come from inserts");
+        let sql = format!(
+            "COPY {sq}.{} (fid, {}) FROM STDIN (FORMAT binary)",
+            ident(&def.name).map_err(|m| data_err(t.display, &def.name, 0, m))?,
+            super::column_list(def, t.display)?.join(", ")
+        );
+        let feed = Feed::Numbered {
+            rows: p.rows,
+            first_fid: p.first_fid,
+        };
+        copy_rows(c, t.display, def, "insert", &sql, rows, feed, t.srid).map(drop)
+    })?;
+    // indexes: the tables with most rows first, each statement on the next free connection
+    let mut by_size: Vec<_> = registry().tables.iter().collect();
+    by_size.sort_by_key(|d| std::cmp::Reverse(next_fid.get(&d.name).copied().unwrap_or(0)));
+    let mut stmts = Vec::new();
+    for d in by_size {
+        for s in schema::index_sql(d, staging).map_err(|m| data_err(t.display, &d.name, 0, m))? {
+            stmts.push((&d.name, s));
+        }
+    }
+    run_queue(main, others, stmts, &|c: &mut Client, (table, s)| {
+        c.batch_execute(&s)
+            .map_err(pg_err(t.display, &format!("table {table}: building index")))
+    })?;
+    Ok(next_fid)
+}
+
+/// Run `job` on each of `items`, in order, on every connection at once (the main one on this
+/// thread), each taking the next item when it is free; after an error no connection takes
+/// another item, and the first error wins.
+fn run_queue<T: Send>(
+    main: &mut Client,
+    others: &mut [Client],
+    items: Vec<T>,
+    job: &(dyn Fn(&mut Client, T) -> Result<(), RegistryError> + Sync),
+) -> Result<(), RegistryError> {
+    let queue = Mutex::new(VecDeque::from(items));
     let failed = AtomicBool::new(false);
-    let copy_worker = |c: &mut Client| -> Result<(), RegistryError> {
-        loop {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let Some(p) = queue.lock().map_or(None, |mut q| q.pop_front()) else {
-                return Ok(());
+    let work = |c: &mut Client| -> Result<(), RegistryError> {
+        while !failed.load(Ordering::Relaxed) {
+            let Some(item) = queue.lock().map_or(None, |mut q| q.pop_front()) else {
+                break;
             };
-            let ch = &changes.tables[p.change];
-            let def = plans[p.change].def;
-            let rows = ch.insert.as_ref().expect("pieces come from inserts");
-            let cols = super::column_list(def, t.display)?;
-            let sql = format!(
-                "COPY {sq}.{} (fid, {}) FROM STDIN (FORMAT binary)",
-                ident(&def.name).map_err(|m| data_err(t.display, &def.name, 0, m))?,
-                cols.join(", ")
-            );
-            let feed = Feed::Numbered {
-                rows: p.rows.clone(),
-                first_fid: p.first_fid,
-            };
-            if let Err(e) = copy_rows(c, t.display, def, "insert", &sql, rows, feed, t.srid) {
+            if let Err(e) = job(c, item) {
                 failed.store(true, Ordering::Relaxed);
                 return Err(e);
             }
         }
+        Ok(())
     };
-    run_all(main, others, &copy_worker)?;
-    // indexes: the tables with most rows first, each statement on the next free connection
-    let mut by_size: Vec<_> = registry().tables.iter().collect();
-    by_size.sort_by_key(|d| std::cmp::Reverse(next_fid.get(&d.name).copied().unwrap_or(0)));
-    let mut stmts = VecDeque::new();
-    for d in by_size {
-        for s in schema::index_sql(d, staging).map_err(|m| data_err(t.display, &d.name, 0, m))? {
-            stmts.push_back((d.name.clone(), s));
-        }
-    }
-    let queue = Mutex::new(stmts);
-    let index_worker = |c: &mut Client| -> Result<(), RegistryError> {
-        loop {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let Some((table, s)) = queue.lock().map_or(None, |mut q| q.pop_front()) else {
-                return Ok(());
-            };
-            if let Err(e) = c.batch_execute(&s) {
-                failed.store(true, Ordering::Relaxed);
-                return Err(pg_err(t.display, &format!("table {table}: building index"))(e));
-            }
-        }
-    };
-    run_all(main, others, &index_worker)?;
-    Ok(next_fid)
-}
-
-/// Run `work` on every connection at once (the main one on this thread); the first error wins.
-fn run_all(
-    main: &mut Client,
-    others: &mut [Client],
-    work: &(dyn Fn(&mut Client) -> Result<(), RegistryError> + Sync),
-) -> Result<(), RegistryError> {
+    let work = &work;
     std::thread::scope(|s| {
         let handles: Vec<_> = others
             .iter_mut()
@@ -333,8 +303,5 @@ fn publish(
 /// schema).
 fn restore(client: &mut Client, t: &Target<'_>) {
     let _ = client.batch_execute("RESET maintenance_work_mem");
-    let _ = client.query_one(
-        "SELECT set_config('search_path', quote_ident($1) || ', ' || quote_ident($2), false)",
-        &[&t.schema, &t.postgis_ns],
-    );
+    let _ = set_search_path(client, t.schema, t.postgis_ns);
 }

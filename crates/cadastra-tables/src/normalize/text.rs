@@ -118,18 +118,22 @@ fn is_blank(c: char) -> bool {
 pub fn clean_text<'a>(s: &'a str, opts: &TextOptions) -> (Option<Cow<'a, str>>, Changes) {
     // Most values (codes, numbers, dates) are ASCII that needs nothing: found in one pass over the
     // bytes, without decoding characters (`clean_text_general` gives the same answer, tested).
-    if let Some(clean) = ascii_unchanged(s, opts) {
-        if clean {
-            let ch = Changes::default();
-            return (Some(Cow::Borrowed(s)), ch);
-        }
+    if let Some(keep) = ascii_unchanged(s, opts) {
         let ch = Changes {
-            placeholder: true,
+            placeholder: !keep,
             ..Changes::default()
         };
-        return (None, ch);
+        return (keep.then_some(Cow::Borrowed(s)), ch);
     }
     clean_text_general(s, opts)
+}
+
+/// Whether `v` (trimmed) is one of the placeholders that mean null. A placeholder folds to at
+/// most its own length: longer values (nearly all) skip the comparison.
+fn is_placeholder(v: &str, opts: &TextOptions) -> bool {
+    opts.placeholders
+        .iter()
+        .any(|p| v.len() <= p.len() && fullwidth_to_ascii(p.trim()).eq_ignore_ascii_case(v))
 }
 
 /// For a non-empty ASCII value no option changes: `Some(true)` (kept as is) or `Some(false)` (a
@@ -152,11 +156,7 @@ fn ascii_unchanged(s: &str, opts: &TextOptions) -> Option<bool> {
     if !inner_ok {
         return None;
     }
-    let placeholder = opts
-        .placeholders
-        .iter()
-        .any(|p| s.len() <= p.len() && fullwidth_to_ascii(p.trim()).eq_ignore_ascii_case(s));
-    Some(!placeholder)
+    Some(!is_placeholder(s, opts))
 }
 
 fn clean_text_general<'a>(s: &'a str, opts: &TextOptions) -> (Option<Cow<'a, str>>, Changes) {
@@ -182,13 +182,7 @@ fn clean_text_general<'a>(s: &'a str, opts: &TextOptions) -> (Option<Cow<'a, str
         ch.emptied = !s.is_empty();
         return (None, ch);
     }
-    let vt = v.trim_matches(is_blank);
-    // a placeholder folds to at most its own length: longer values (nearly all) skip the test
-    let is_placeholder = opts
-        .placeholders
-        .iter()
-        .any(|p| vt.len() <= p.len() && fullwidth_to_ascii(p.trim()).eq_ignore_ascii_case(vt));
-    if is_placeholder {
+    if is_placeholder(v.trim_matches(is_blank), opts) {
         ch.placeholder = true;
         return (None, ch);
     }
