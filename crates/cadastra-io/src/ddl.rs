@@ -41,46 +41,65 @@ pub fn pg_type(f: &FieldDef) -> String {
     }
 }
 
-/// Index statements common to both dialects (business key and provenance key).
-pub fn index_statements(t: &TableDef) -> Vec<String> {
+/// An index of a table: its name, uniqueness, columns and `CREATE INDEX` statement.
+pub struct IndexDef {
+    pub name: String,
+    pub unique: bool,
+    pub columns: Vec<String>,
+    pub sql: String,
+}
+
+/// Indexes common to both dialects (business key and provenance key).
+pub fn indexes(t: &TableDef) -> Vec<IndexDef> {
+    let index = |name: String, unique: bool, columns: &[&str]| {
+        let cols: Vec<String> = columns.iter().map(|c| q(c)).collect();
+        IndexDef {
+            sql: format!(
+                "CREATE {}INDEX {} ON {} ({})",
+                if unique { "UNIQUE " } else { "" },
+                q(&name),
+                q(&t.name),
+                cols.join(", ")
+            ),
+            name,
+            unique,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+        }
+    };
     let mut v = Vec::new();
     if t.is_data() {
-        v.push(format!(
-            "CREATE UNIQUE INDEX {} ON {} (src_system, src_key)",
-            q(&format!("ux_{}_src", t.name.to_lowercase())),
-            q(&t.name)
+        v.push(index(
+            format!("ux_{}_src", t.name.to_lowercase()),
+            true,
+            &["src_system", "src_key"],
         ));
         if let Some(k) = &t.key {
-            v.push(format!(
-                "CREATE INDEX {} ON {} ({})",
-                q(&format!(
-                    "ix_{}_{}",
-                    t.name.to_lowercase(),
-                    k.to_lowercase()
-                )),
-                q(&t.name),
-                q(k)
+            v.push(index(
+                format!("ix_{}_{}", t.name.to_lowercase(), k.to_lowercase()),
+                false,
+                &[k],
             ));
         }
     }
     if t.name == "key_crosswalk" {
         // looked up by legacy key (what became of 371202…?); a run's entries are few next to the
         // millions a city-scale first load writes, where an index on run_id would be one value
-        v.push(format!(
-            "CREATE INDEX {} ON {} (old_key)",
-            q("ix_key_crosswalk_old"),
-            q(&t.name)
-        ));
+        v.push(index("ix_key_crosswalk_old".into(), false, &["old_key"]));
     } else if matches!(t.kind, TableKind::System | TableKind::Findings)
         && t.field("run_id").is_some()
     {
-        v.push(format!(
-            "CREATE INDEX {} ON {} (run_id)",
-            q(&format!("ix_{}_run", t.name.to_lowercase())),
-            q(&t.name)
+        v.push(index(
+            format!("ix_{}_run", t.name.to_lowercase()),
+            false,
+            &["run_id"],
         ));
     }
     v
+}
+
+/// Index statements common to both dialects.
+pub fn index_statements(t: &TableDef) -> Vec<String> {
+    indexes(t).into_iter().map(|i| i.sql).collect()
 }
 
 /// `CREATE TABLE` for SQLite / GeoPackage. Feature tables get `fid` and `geom`.

@@ -1,15 +1,17 @@
 //! The GeoPackage registry (GPKG 1.2, as GDAL 3.6 writes it), written with rusqlite.
 //!
-//! A new registry is built aside in `<path>.partial` (journal off, bulk insert, then R-tree bulk
-//! build and triggers) and renamed into place when complete. An existing registry is changed inside
+//! A new registry is built aside in `<path>.partial` (journal off; large tables and their indexes
+//! written as b-tree pages, `bulk.rs`, the rest inserted; then the other indexes, R-tree bulk build
+//! and triggers) and renamed into place when complete. An existing registry is changed inside
 //! one `BEGIN IMMEDIATE` transaction with a rollback journal; the R-tree triggers keep the index.
 //! Either way a killed run leaves the registry exactly as before or exactly as after.
 
+mod bulk;
 mod functions;
 pub mod rtree;
 mod side;
 
-use crate::ddl::{index_statements, q, sqlite_create};
+use crate::ddl::{indexes, q, sqlite_create};
 use crate::registry::{ChangeSet, ExistingRow, Registry, RegistryError, TableChange};
 use crate::wkb;
 use cadastra_model::{registry, Column, Rows, StrColumn, TableDef, TableKind};
@@ -32,6 +34,8 @@ pub struct GpkgRegistry {
     only: Option<Vec<String>>,
     /// things worth telling the user (a stale partial file cleaned up, ...)
     pub notes: Vec<String>,
+    /// a new file's large tables are written as b-tree pages (`bulk.rs`)
+    bulk: bool,
 }
 
 /// The error of a failed SQLite call on `table` of the file at `path`. Borrows both: the strings
@@ -92,6 +96,7 @@ impl GpkgRegistry {
             srs_wkt,
             only: None,
             notes: vec![],
+            bulk: true,
         };
         let partial = reg.partial_path();
         for side in side::stale_sides(&partial) {
@@ -151,6 +156,12 @@ impl GpkgRegistry {
             .filter(move |t| self.only.as_ref().is_none_or(|o| o.contains(&t.name)))
     }
 
+    /// Whether a new file's large tables are written as b-tree pages by every core (the
+    /// default) or inserted through SQLite, as an existing file's are (for comparisons).
+    pub fn set_bulk(&mut self, on: bool) {
+        self.bulk = on;
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -166,16 +177,24 @@ impl GpkgRegistry {
         self.conn.is_none()
     }
 
-    fn create_at(&self, path: &Path) -> Result<Connection, RegistryError> {
+    /// A connection for building the new file at `path`: no journal, no syncs (the file is
+    /// synced once before it is renamed into place), a large page cache.
+    fn build_conn(path: &Path) -> Result<Connection, RegistryError> {
         let conn = Connection::open(path).map_err(sql_err(path, "-"))?;
         functions::register(&conn).map_err(sql_err(path, "-"))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;",
+        )
+        .map_err(sql_err(path, "-"))?;
+        Ok(conn)
+    }
+
+    fn create_at(&self, path: &Path) -> Result<Connection, RegistryError> {
+        let conn = Self::build_conn(path)?;
         conn.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {USER_VERSION};
-             PRAGMA journal_mode = OFF;
-             PRAGMA synchronous = OFF;
-             PRAGMA page_size = 4096;
-             PRAGMA cache_size = -200000;"
+             PRAGMA page_size = 4096;"
         ))
         .map_err(sql_err(path, "-"))?;
         conn.execute_batch(CORE_DDL)
@@ -215,6 +234,105 @@ impl GpkgRegistry {
         Ok(conn)
     }
 
+    /// Write the inserts of a new file's large tables as b-tree pages (`bulk.rs`), closing `conn`
+    /// for it and opening the file again. Returns the connection, the bounding boxes by fid of the
+    /// tables written, and their names; the other tables' changes are left to `apply_table`.
+    /// Nothing is written this way unless every change only inserts.
+    fn bulk_load(
+        &self,
+        conn: Connection,
+        partial: &Path,
+        changes: &ChangeSet,
+    ) -> Result<(Connection, side::Boxes, Vec<String>), RegistryError> {
+        let inserts_only = self.bulk
+            && changes.tables.iter().all(|c| {
+                c.delete_where.iter().all(|d| d.is_empty())
+                    && c.delete.is_empty()
+                    && c.update_rows.is_none()
+            });
+        let mut loads: Vec<bulk::TableLoad> = Vec::new();
+        if inserts_only {
+            let mut names: Vec<&str> = Vec::new();
+            for c in &changes.tables {
+                if !names.contains(&c.table.as_str()) {
+                    names.push(&c.table);
+                }
+            }
+            for name in names {
+                let Some(def) = registry().table(name) else {
+                    continue;
+                };
+                let parts: Vec<&Rows> = changes
+                    .tables
+                    .iter()
+                    .filter(|c| c.table == name)
+                    .filter_map(|c| c.insert.as_ref())
+                    .collect();
+                let rows: usize = parts.iter().map(|r| r.len()).sum();
+                if rows < bulk::MIN_ROWS || !parts.iter().all(|r| bulk::takes(def, r)) {
+                    continue;
+                }
+                let root: Option<u32> = conn
+                    .query_row(
+                        "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                let Some(root) = root else {
+                    continue;
+                };
+                // indexes on text columns are created on the empty table and filled by the
+                // bulk build; others are built by SQLite after it (`finish_new`)
+                let mut indexes = Vec::new();
+                for ix in crate::ddl::indexes(def) {
+                    let columns: Option<Vec<usize>> =
+                        ix.columns.iter().map(|c| def.field_index(c)).collect();
+                    let Some(columns) = columns.filter(|c| bulk::takes_index(&parts, c)) else {
+                        continue;
+                    };
+                    conn.execute_batch(&ix.sql)
+                        .map_err(sql_err(partial, name))?;
+                    let root: u32 = conn
+                        .query_row(
+                            "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                            [&ix.name],
+                            |r| r.get(0),
+                        )
+                        .map_err(sql_err(partial, name))?;
+                    indexes.push(bulk::IndexLoad {
+                        name: ix.name,
+                        unique: ix.unique,
+                        columns,
+                        root,
+                    });
+                }
+                loads.push(bulk::TableLoad {
+                    def,
+                    root,
+                    parts,
+                    indexes,
+                });
+            }
+        }
+        if loads.is_empty() {
+            return Ok((conn, side::Boxes::new(), vec![]));
+        }
+        conn.close().map_err(|(_, e)| sql_err(partial, "-")(e))?;
+        let boxes = bulk::write(partial, self.srs_id, &loads, rayon::current_num_threads())?;
+        let conn = Self::build_conn(partial)?;
+        // what SQLite records for an AUTOINCREMENT table once rows are in it
+        for l in &loads {
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
+                params![l.def.name, l.rows() as i64],
+            )
+            .map_err(sql_err(partial, &l.def.name))?;
+        }
+        let names = loads.iter().map(|l| l.def.name.clone()).collect();
+        Ok((conn, boxes, names))
+    }
+
     /// Indexes and R-trees of a new file, after the bulk load. `boxes` holds, per table, the bounding box of every inserted
     /// geometry by fid (collected while inserting): the R-trees are bulk loaded from them
     /// (`rtree.rs`), not filled entry by entry. With `side`, they are built there on a thread of
@@ -250,8 +368,19 @@ impl GpkgRegistry {
             conn.execute_batch(&format!("PRAGMA threads = {threads}; BEGIN"))
                 .map_err(sql_err(path, "-"))?;
             for t in self.tables() {
-                for s in index_statements(t) {
-                    conn.execute_batch(&s).map_err(sql_err(path, &t.name))?;
+                for ix in indexes(t) {
+                    // the bulk build made and filled some already
+                    let made: bool = conn
+                        .query_row(
+                            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                            [&ix.name],
+                            |r| r.get(0),
+                        )
+                        .map_err(sql_err(path, &t.name))?;
+                    if !made {
+                        conn.execute_batch(&ix.sql)
+                            .map_err(sql_err(path, &t.name))?;
+                    }
                 }
             }
             for n in spatial {
@@ -784,10 +913,10 @@ impl Registry for GpkgRegistry {
                 let partial = self.partial_path();
                 let result = (|| {
                     let conn = self.create_at(&partial)?;
+                    let (conn, mut boxes, bulk) = self.bulk_load(conn, &partial, changes)?;
                     conn.execute_batch("BEGIN")
                         .map_err(sql_err(&partial, "-"))?;
-                    let mut boxes = side::Boxes::new();
-                    for ch in &changes.tables {
+                    for ch in changes.tables.iter().filter(|c| !bulk.contains(&c.table)) {
                         let b = boxes.entry(ch.table.clone()).or_default();
                         apply_table(&conn, &partial, self.srs_id, ch, Some(b))?;
                     }

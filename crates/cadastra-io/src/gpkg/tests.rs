@@ -382,3 +382,206 @@ fn side_files_of_a_killed_build_are_removed() {
     left.sort();
     assert_eq!(left, vec!["r.gpkg.partial.wx".to_string()]);
 }
+
+/// Rows of `table` with every value shape a new file's bulk build writes: NULLs, integers of
+/// every stored width, reals (NaN is stored as NULL, as SQLite does), dates, text spilling into
+/// overflow pages (over 4,061 bytes), index keys repeated, NULL, and spilling too (over 1,002
+/// bytes), geometries and missing geometries. Fids follow row order from `first`.
+fn varied(table: &str, first: usize, n: usize) -> Rows {
+    let def = registry().table(table).unwrap();
+    let ints = [
+        None,
+        Some(0),
+        Some(1),
+        Some(-1),
+        Some(127),
+        Some(128),
+        Some(-129),
+        Some(32768),
+        Some(-8_388_609),
+        Some(2_147_483_648),
+        Some(-140_737_488_355_329),
+        Some(i64::MAX),
+        Some(i64::MIN),
+    ];
+    let reals = [
+        None,
+        Some(0.0),
+        Some(-0.0),
+        Some(1.5),
+        Some(-2.25),
+        Some(1e300),
+        Some(200.0),
+        Some(f64::NAN),
+    ];
+    let long_text = "莱芜区凤城街道".repeat(300);
+    let long_key = format!("370116{}", "X".repeat(1500));
+    let mut rows = Rows::new(def);
+    for i in first..first + n {
+        for (f, col) in def.fields.iter().zip(rows.columns.iter_mut()) {
+            match col {
+                Column::Text(c) => {
+                    let v = if f.name == "src_system" {
+                        Some("test".to_string())
+                    } else if f.name == "src_key" {
+                        Some(format!("k{i}"))
+                    } else if def.key.as_deref() == Some(f.name.as_str()) {
+                        match i % 11 {
+                            3 => None,
+                            4 => Some(format!("{long_key}{i}")),
+                            _ => Some(format!("3701160010{:05}", i % 500)),
+                        }
+                    } else if f.ty == cadastra_model::FieldType::Date {
+                        (i % 4 != 0).then(|| "2019-03-01".to_string())
+                    } else {
+                        match i % 97 {
+                            1 => Some(format!("{long_text}{i}")),
+                            k if k % 5 == 0 => None,
+                            k if k % 3 == 1 => Some("莱芜区".into()),
+                            _ => Some(format!("v{i}")),
+                        }
+                    };
+                    c.push(v.as_deref());
+                }
+                Column::Int(c) => c.push(if ints[i % ints.len()] == Some(1) {
+                    Some(i as i64)
+                } else {
+                    ints[(i + f.name.len()) % ints.len()]
+                }),
+                Column::Real(c) => c.push(reals[(i + f.name.len()) % reals.len()]),
+            }
+        }
+        if def.geometry.is_some() {
+            let x = 550_000.0 + 20.0 * i as f64;
+            rows.geoms.push((i % 9 != 0).then(|| {
+                MultiPolygon(vec![polygon![
+                    (x: x, y: 4_010_000.0), (x: x + 20.0, y: 4_010_000.0), (x: x + 20.0, y: 4_010_010.0),
+                    (x: x, y: 4_010_010.0), (x: x, y: 4_010_000.0)
+                ]])
+            }));
+        }
+    }
+    rows
+}
+
+fn integrity(path: &Path) -> String {
+    let conn = Connection::open(path).unwrap();
+    let rows: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.join("\n")
+}
+
+/// A new file's tables written as b-tree pages hold exactly what inserting them through SQLite
+/// gives (every table, index definition, R-tree and sequence), pass `PRAGMA integrity_check`,
+/// and take later inserts and lookups through their indexes like any file.
+#[test]
+fn bulk_build_equals_sqlite_inserts() {
+    let cs = ChangeSet {
+        tables: vec![
+            TableChange::inserts("ZDJBXX", varied("ZDJBXX", 0, 2600)),
+            TableChange::inserts("ZRZ", varied("ZRZ", 0, 1500)),
+            TableChange::inserts("key_crosswalk", crosswalk(2500)),
+            TableChange::inserts("ZDJBXX", varied("ZDJBXX", 2600, 1400)),
+            // below MIN_ROWS: inserted through SQLite in both files
+            TableChange::inserts("H", varied("H", 0, 40)),
+        ],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut dumps = Vec::new();
+    for bulk in [true, false] {
+        let path = dir.path().join(format!("r-{bulk}.gpkg"));
+        let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+        reg.set_bulk(bulk);
+        reg.apply(&cs).unwrap();
+        assert_eq!(integrity(&path), "ok", "bulk {bulk}");
+        assert_eq!(ogr_count(&path, "ZDJBXX"), Some(4000));
+        dumps.push(dump(&path));
+    }
+    for (a, b) in dumps[0].iter().zip(&dumps[1]) {
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1.len(), b.1.len(), "{}", a.0);
+        for (ra, rb) in a.1.iter().zip(&b.1) {
+            assert!(ra == rb, "{}: bulk {ra:?} != inserted {rb:?}", a.0);
+        }
+    }
+    assert_eq!(dumps[0].len(), dumps[1].len());
+
+    // the bulk-built file afterwards: inserts continue the fids, the unique index holds, the key
+    // index and the R-tree answer
+    let path = dir.path().join("r-true.gpkg");
+    let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+    reg.apply(&ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", varied("ZDJBXX", 4000, 3))],
+    })
+    .unwrap();
+    let conn = Connection::open(&path).unwrap();
+    let (max, n): (i64, i64) = conn
+        .query_row("SELECT max(fid), count(*) FROM ZDJBXX", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((max, n), (4003, 4003));
+    let again = reg.apply(&ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", varied("ZDJBXX", 17, 1))],
+    });
+    assert!(again.is_err(), "a second k17 must break ux_zdjbxx_src");
+    let by_key: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM ZDJBXX INDEXED BY ix_zdjbxx_zddm WHERE ZDDM = '370116001000017'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let scan: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM ZDJBXX NOT INDEXED WHERE ZDDM = '370116001000017'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(scan > 1);
+    assert_eq!(by_key, scan);
+    let long: i64 = conn
+        .query_row(
+            "SELECT fid FROM ZDJBXX INDEXED BY ix_zdjbxx_zddm WHERE ZDDM = ?1",
+            [format!("370116{}3997", "X".repeat(1500))],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(long, 3998);
+    let check: String = conn
+        .query_row("SELECT rtreecheck('rtree_ZDJBXX_geom')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert_eq!(integrity(&path), "ok");
+}
+
+/// Two rows with the same source key in a bulk-built table: the load fails naming the index,
+/// the key and both fids, and no registry file is left.
+#[test]
+fn bulk_build_refuses_a_repeated_source_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.gpkg");
+    let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+    let err = reg
+        .apply(&ChangeSet {
+            tables: vec![
+                TableChange::inserts("ZDJBXX", varied("ZDJBXX", 0, 1500)),
+                TableChange::inserts("ZDJBXX", varied("ZDJBXX", 1499, 2)),
+            ],
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ux_zdjbxx_src") && err.contains("k1499") && err.contains("1500 and 1501"),
+        "{err}"
+    );
+    assert!(!path.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
