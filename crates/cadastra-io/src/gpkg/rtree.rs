@@ -144,6 +144,9 @@ pub fn bulk_load(
             next += 1;
         }
     }
+    // the leaf of each entry, inserted in rowid order: appended to the `_rowid` b-tree, where
+    // the Hilbert order would insert all over it
+    let mut leaf_of: Vec<(i64, i64)> = Vec::with_capacity(entries.len());
     for li in (0..levels.len()).rev() {
         for (ni, cells) in levels[li].iter().enumerate() {
             let no = numbers[li][ni];
@@ -156,13 +159,15 @@ pub fn bulk_load(
                     parent_st.execute(params![child, no])?;
                 }
             } else {
-                for (id, _) in &cells {
-                    rowid_st.execute(params![id, no])?;
-                }
+                leaf_of.extend(cells.iter().map(|(id, _)| (*id, no)));
             }
             let root = li == levels.len() - 1;
             node_st.execute(params![no, blob(size, root.then_some(depth), &cells)])?;
         }
+    }
+    leaf_of.sort_unstable();
+    for (id, no) in leaf_of {
+        rowid_st.execute(params![id, no])?;
     }
     Ok(())
 }
