@@ -14,6 +14,11 @@
 //! - an interior cell holds a child page and the largest rowid under it, the last child is the
 //!   page's right-most pointer.
 //!
+//! A table's R-tree is packed from the rows' boxes (`rtree::pack`) and its shadow tables written
+//! the same way, and its text indexes are sorted and written as index b-trees (a b-tree proper:
+//! the entry that does not fit in a page goes up as the divider), both while the table pages
+//! are synced to the disk in the background.
+//!
 //! Chunks of rows are encoded into pages by every core at once; each chunk takes its page
 //! numbers in chunk order (a ticket) and is written at its place with a positional write, so the
 //! file is the same whatever the number of threads. The caller closes its connection first and
@@ -51,6 +56,17 @@ pub(super) struct TableLoad<'a> {
     pub parts: Vec<&'a Rows>,
     /// indexes created on the empty table, to be filled here
     pub indexes: Vec<IndexLoad>,
+    /// the root pages of the R-tree's shadow tables, when the R-tree is built here
+    pub rtree: Option<RtreeLoad>,
+}
+
+/// Root pages of a GeoPackage R-tree's shadow tables (`<rtree>_node`, `_rowid`, `_parent`), as
+/// created with the virtual table: the tree packed from the rows' boxes replaces their content
+/// (the empty root node SQLite put in `_node`, one cell of the root page, is overwritten).
+pub(super) struct RtreeLoad {
+    pub node: u32,
+    pub rowid: u32,
+    pub parent: u32,
 }
 
 /// An index to fill: created (empty) by SQLite, on one or two text columns.
@@ -273,6 +289,7 @@ pub(super) fn write(
     // per table: its leaves in order, the interior levels above them, the top in the root page
     let mut boxes = super::side::Boxes::new();
     let mut built = results.into_iter().zip(&chunks).peekable();
+    let mut table_leaves = Vec::with_capacity(tables.len());
     for (t, load) in tables.iter().enumerate() {
         let mut leaves = Vec::new();
         let mut b = Vec::new();
@@ -291,32 +308,58 @@ pub(super) fn write(
                 format!("{}: too few rows for a bulk build", load.def.name),
             ));
         }
-        let mut level = leaves;
-        loop {
-            let pages = interior_pages(&level, lay);
-            if pages.len() <= 1 {
-                let page = interior_page(&level, lay);
-                file.write_all_at(&page, (load.root as u64 - 1) * lay.page as u64)
-                    .map_err(|e| io_err(path, e.to_string()))?;
-                break;
-            }
-            let mut up = Vec::with_capacity(pages.len());
-            for group in pages {
-                let page = interior_page(&level[group.clone()], lay);
-                file.write_all_at(&page, (next_page as u64 - 1) * lay.page as u64)
-                    .map_err(|e| io_err(path, e.to_string()))?;
-                up.push((next_page, level[group.end - 1].1));
-                next_page += 1;
-            }
-            level = up;
-        }
+        table_leaves.push(leaves);
     }
 
-    for load in tables {
-        for ix in &load.indexes {
-            write_index(&file, path, lay, load, ix, &mut next_page)?;
+    std::thread::scope(|s| {
+        // the table pages start on their way to the disk while the rest is built: the sync
+        // before the rename then has less left to write
+        let early = s.spawn(|| file.sync_data());
+        // the R-trees packed while the index entries are sorted
+        let (packed, entries) = rayon::join(
+            || {
+                tables
+                    .iter()
+                    .map(|load| {
+                        let b = boxes.get_mut(&load.def.name)?;
+                        (load.rtree.is_some() && !b.is_empty())
+                            .then(|| super::rtree::pack(b, lay.page))
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || {
+                tables
+                    .iter()
+                    .map(|load| {
+                        load.indexes
+                            .iter()
+                            .map(|ix| index_entries(path, load, ix))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        );
+        let entries = entries?;
+        for (((load, leaves), packed), entries) in
+            tables.iter().zip(table_leaves).zip(packed).zip(entries)
+        {
+            write_levels(&file, path, lay, load.root, leaves, &mut next_page)?;
+            if let (Some(rt), Some(p)) = (&load.rtree, packed) {
+                let node = p.nodes.iter().map(|(no, data)| (*no, Plain::Blob(data)));
+                write_plain(&file, path, lay, rt.node, node, &mut next_page)?;
+                let leaf_of = p.leaf_of.iter().map(|(id, no)| (*id, Plain::Int(*no)));
+                write_plain(&file, path, lay, rt.rowid, leaf_of, &mut next_page)?;
+                let parents = p.parents.iter().map(|(no, p)| (*no, Plain::Int(*p)));
+                write_plain(&file, path, lay, rt.parent, parents, &mut next_page)?;
+            }
+            for (ix, e) in load.indexes.iter().zip(entries) {
+                write_index(&file, path, lay, ix, &e, &mut next_page)?;
+            }
         }
-    }
+        // an early sync that failed is the final sync's to report
+        let _ = early.join();
+        Ok::<_, RegistryError>(())
+    })?;
 
     // the header: database size in pages, valid for the new change counter
     let counter = u32::from_be_bytes(header[24..28].try_into().unwrap()).wrapping_add(1);
@@ -326,6 +369,105 @@ pub(super) fn write(
     file.write_all_at(&header, 0)
         .map_err(|e| io_err(path, e.to_string()))?;
     Ok(boxes)
+}
+
+/// The interior levels of a table b-tree over `leaves` (at least two, with their largest
+/// rowids): pages from `next_page` on, the top level in the root page.
+fn write_levels(
+    file: &std::fs::File,
+    path: &Path,
+    lay: Layout,
+    root: u32,
+    leaves: Vec<(u32, i64)>,
+    next_page: &mut u32,
+) -> Result<(), RegistryError> {
+    let mut level = leaves;
+    loop {
+        let pages = interior_pages(&level, lay);
+        if pages.len() <= 1 {
+            let page = interior_page(&level, lay);
+            file.write_all_at(&page, (root as u64 - 1) * lay.page as u64)
+                .map_err(|e| io_err(path, e.to_string()))?;
+            return Ok(());
+        }
+        let mut up = Vec::with_capacity(pages.len());
+        for group in pages {
+            let page = interior_page(&level[group.clone()], lay);
+            file.write_all_at(&page, (*next_page as u64 - 1) * lay.page as u64)
+                .map_err(|e| io_err(path, e.to_string()))?;
+            up.push((*next_page, level[group.end - 1].1));
+            *next_page += 1;
+        }
+        level = up;
+    }
+}
+
+/// The one value of a plain table's row besides its INTEGER PRIMARY KEY.
+enum Plain<'a> {
+    Int(i64),
+    Blob(&'a [u8]),
+}
+
+/// A table of `(key INTEGER PRIMARY KEY, value)` rows, given in key order (an R-tree's shadow
+/// tables): leaves and overflow pages from `next_page` on, the top level in `root`, which is the
+/// leaf itself when all rows fit in one.
+fn write_plain<'a>(
+    file: &std::fs::File,
+    path: &Path,
+    lay: Layout,
+    root: u32,
+    rows: impl Iterator<Item = (i64, Plain<'a>)>,
+    next_page: &mut u32,
+) -> Result<(), RegistryError> {
+    let mut enc = Encoder::new(lay, 0);
+    let mut leaves = Vec::new();
+    let mut max_rowid = 0;
+    for (key, v) in rows {
+        let r = &mut enc.record;
+        r.clear();
+        match v {
+            Plain::Int(v) => {
+                let (t, n) = int_type(v);
+                r.extend_from_slice(&[3, 0, t as u8]);
+                r.extend_from_slice(&v.to_be_bytes()[8 - n..]);
+            }
+            Plain::Blob(b) => {
+                let t = 12 + 2 * b.len() as u64;
+                // header: its own size (one byte: at most 11), NULL, the blob's type
+                put_varint(r, 2 + varint_len(t) as u64);
+                r.push(0);
+                put_varint(r, t);
+                r.extend_from_slice(b);
+            }
+        }
+        enc.push(key, &mut leaves, &mut max_rowid);
+    }
+    enc.finish(&mut leaves, max_rowid);
+    let base = *next_page;
+    if leaves.is_empty() {
+        // no rows (the parents of a tree that is only its root): an empty leaf
+        let page = fill_page(lay, 0x0d, &[], None);
+        return file
+            .write_all_at(&page, (root as u64 - 1) * lay.page as u64)
+            .map_err(|e| io_err(path, e.to_string()));
+    }
+    if leaves.len() == 1 {
+        if enc.buf.len() != lay.page {
+            return Err(io_err(path, "an R-tree table's row overflows".into()));
+        }
+        return file
+            .write_all_at(&enc.buf, (root as u64 - 1) * lay.page as u64)
+            .map_err(|e| io_err(path, e.to_string()));
+    }
+    for at in &enc.fixups {
+        let v = u32::from_be_bytes(enc.buf[*at..*at + 4].try_into().unwrap());
+        enc.buf[*at..*at + 4].copy_from_slice(&(v + base).to_be_bytes());
+    }
+    file.write_all_at(&enc.buf, (base as u64 - 1) * lay.page as u64)
+        .map_err(|e| io_err(path, e.to_string()))?;
+    *next_page += (enc.buf.len() / lay.page) as u32;
+    let leaves = leaves.into_iter().map(|(p, k)| (p + base, k)).collect();
+    write_levels(file, path, lay, root, leaves, next_page)
 }
 
 struct Chunk {
@@ -432,10 +574,7 @@ impl Encoder {
         range: std::ops::Range<usize>,
         fid: i64,
     ) -> Built {
-        self.buf.clear();
-        self.fixups.clear();
-        self.cells.clear();
-        self.cell_ends.clear();
+        self.clear();
         let mut leaves = Vec::new();
         let mut boxes = Vec::new();
         let mut max_rowid = 0;
@@ -447,28 +586,47 @@ impl Encoder {
                     boxes.push((rowid, b));
                 }
             }
-            let start = self.cells.len();
-            let ovfl = self.put_cell(rowid);
-            let len = self.cells.len() - start;
-            let used: usize = 8 + self.cell_ends.len() * 2 + start;
-            if used + len + 2 > self.lay.usable && !self.cell_ends.is_empty() {
-                // the cell does not fit: the leaf is full without it
-                let cell = self.cells.split_off(start);
-                let leaf = self.flush_leaf();
-                leaves.push((leaf, max_rowid));
-                self.cells = cell;
-            }
-            self.cell_ends.push((self.cells.len(), ovfl));
-            max_rowid = rowid;
+            self.push(rowid, &mut leaves, &mut max_rowid);
         }
-        if !self.cell_ends.is_empty() {
-            let leaf = self.flush_leaf();
-            leaves.push((leaf, max_rowid));
-        }
+        self.finish(&mut leaves, max_rowid);
         Built {
             pages: (self.buf.len() / self.lay.page) as u32,
             leaves,
             boxes,
+        }
+    }
+
+    /// Start a new run of pages.
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.fixups.clear();
+        self.cells.clear();
+        self.cell_ends.clear();
+    }
+
+    /// Add the cell of the current record (row `rowid`) to the leaf being filled, first writing
+    /// the leaf out (to `leaves`, with its largest rowid `max_rowid`) when the cell does not fit.
+    fn push(&mut self, rowid: i64, leaves: &mut Vec<(u32, i64)>, max_rowid: &mut i64) {
+        let start = self.cells.len();
+        let ovfl = self.put_cell(rowid);
+        let len = self.cells.len() - start;
+        let used: usize = 8 + self.cell_ends.len() * 2 + start;
+        if used + len + 2 > self.lay.usable && !self.cell_ends.is_empty() {
+            // the cell does not fit: the leaf is full without it
+            let cell = self.cells.split_off(start);
+            let leaf = self.flush_leaf();
+            leaves.push((leaf, *max_rowid));
+            self.cells = cell;
+        }
+        self.cell_ends.push((self.cells.len(), ovfl));
+        *max_rowid = rowid;
+    }
+
+    /// Write out the last leaf, if it has cells.
+    fn finish(&mut self, leaves: &mut Vec<(u32, i64)>, max_rowid: i64) {
+        if !self.cell_ends.is_empty() {
+            let leaf = self.flush_leaf();
+            leaves.push((leaf, max_rowid));
         }
     }
 
@@ -623,21 +781,18 @@ impl Encoder {
 /// rowid. The derived order is SQLite's for text under BINARY collation: NULL first, then bytes.
 type Entry<'a> = ([Option<&'a [u8]>; 2], i64);
 
-/// Sort the entries of index `ix`, check uniqueness, and write its b-tree: leaves from
-/// `next_page` on (with their overflow pages), the interior levels above them, the top level in
-/// the index's root page.
-fn write_index(
-    file: &std::fs::File,
+/// The entries of index `ix` over the rows of `load`, sorted; a repeated key of a unique index
+/// is an error naming the index, the key and both fids.
+fn index_entries<'a>(
     path: &Path,
-    lay: Layout,
-    load: &TableLoad<'_>,
+    load: &TableLoad<'a>,
     ix: &IndexLoad,
-    next_page: &mut u32,
-) -> Result<(), RegistryError> {
+) -> Result<Vec<Entry<'a>>, RegistryError> {
     use rayon::prelude::*;
     let mut entries: Vec<Entry> = Vec::with_capacity(load.rows());
     let mut fid = 0i64;
     for rows in &load.parts {
+        let rows: &'a Rows = rows;
         let col = |k: usize| match ix.columns.get(k).map(|&c| &rows.columns[c]) {
             Some(Column::Text(c)) => Some(c),
             _ => None,
@@ -680,7 +835,19 @@ fn write_index(
             });
         }
     }
+    Ok(entries)
+}
 
+/// Write the b-tree of index `ix` from its sorted `entries`: leaves from `next_page` on (with
+/// their overflow pages), the interior levels above them, the top level in the index's root page.
+fn write_index(
+    file: &std::fs::File,
+    path: &Path,
+    lay: Layout,
+    ix: &IndexLoad,
+    entries: &[Entry<'_>],
+    next_page: &mut u32,
+) -> Result<(), RegistryError> {
     let mut b = IndexBuilder {
         lay,
         base: *next_page,

@@ -307,11 +307,33 @@ impl GpkgRegistry {
                         root,
                     });
                 }
+                // the R-tree too: created empty here, its shadow tables filled by the build
+                let rtree = match def.geometry {
+                    None => None,
+                    Some(_) => {
+                        conn.execute_batch(&rtree_ddl(name))
+                            .map_err(sql_err(partial, name))?;
+                        let root = |t: &str| -> Result<u32, RegistryError> {
+                            conn.query_row(
+                                "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                                [format!("rtree_{name}_geom_{t}")],
+                                |r| r.get(0),
+                            )
+                            .map_err(sql_err(partial, name))
+                        };
+                        Some(bulk::RtreeLoad {
+                            node: root("node")?,
+                            rowid: root("rowid")?,
+                            parent: root("parent")?,
+                        })
+                    }
+                };
                 loads.push(bulk::TableLoad {
                     def,
                     root,
                     parts,
                     indexes,
+                    rtree,
                 });
             }
         }
@@ -343,6 +365,7 @@ impl GpkgRegistry {
         path: &Path,
         boxes: side::Boxes,
         side: Option<&Path>,
+        built: &[String],
     ) -> Result<(), RegistryError> {
         let extents: HashMap<String, [f64; 4]> = boxes
             .iter()
@@ -353,11 +376,18 @@ impl GpkgRegistry {
             .filter(|t| t.geometry.is_some())
             .map(|t| t.name.clone())
             .collect();
+        // the R-trees the bulk build has not made
+        let todo: Vec<String> = spatial
+            .iter()
+            .filter(|t| !built.contains(t))
+            .cloned()
+            .collect();
+        let side = side.filter(|_| !todo.is_empty());
         std::thread::scope(|s| {
-            let spatial = &spatial;
+            let todo = &todo;
             let (handle, mut boxes) = match side {
                 Some(sp) => (
-                    Some(s.spawn(move || side::write_rtrees(sp, spatial, boxes))),
+                    Some(s.spawn(move || side::write_rtrees(sp, todo, boxes))),
                     side::Boxes::new(),
                 ),
                 None => (None, boxes),
@@ -383,7 +413,7 @@ impl GpkgRegistry {
                     }
                 }
             }
-            for n in spatial {
+            for n in todo {
                 conn.execute_batch(&rtree_ddl(n))
                     .map_err(sql_err(path, n))?;
                 if handle.is_none() {
@@ -400,10 +430,10 @@ impl GpkgRegistry {
                         message: "the R-tree writer thread panicked".into(),
                     })
                 })?;
-                side::transfer_rtrees(conn, path, sp, spatial)?;
+                side::transfer_rtrees(conn, path, sp, todo)?;
             }
             conn.execute_batch("BEGIN").map_err(sql_err(path, "-"))?;
-            for n in spatial {
+            for n in &spatial {
                 conn.execute_batch(&rtree_triggers(n))
                     .map_err(sql_err(path, n))?;
             }
@@ -925,7 +955,7 @@ impl Registry for GpkgRegistry {
                     // with a second core, the R-trees are built beside the indexes
                     let rtree_side =
                         (rayon::current_num_threads() > 1).then(|| side::side_path(&partial, 0));
-                    self.finish_new(&conn, &partial, boxes, rtree_side.as_deref())?;
+                    self.finish_new(&conn, &partial, boxes, rtree_side.as_deref(), &bulk)?;
                     conn.close().map_err(|(_, e)| sql_err(&partial, "-")(e))?;
                     let f = std::fs::File::open(&partial).map_err(|e| RegistryError::Path {
                         path: partial.display().to_string(),

@@ -78,41 +78,20 @@ fn blob(size: usize, depth: Option<u16>, cells: &[Cell]) -> Vec<u8> {
     b
 }
 
-/// Replace the content of the (empty, just created) R*-tree `name` with `entries` (rowid and
-/// min x, max x, min y, max y), which are sorted here along a Hilbert curve. Run inside the
-/// transaction of the load.
-pub fn bulk_load(
-    conn: &Connection,
-    name: &str,
-    entries: &mut [(i64, [f64; 4])],
-) -> rusqlite::Result<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    hilbert_sort(entries);
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-    let size = node_size(page_size as usize);
-    let per_node = ((size - 4) / CELL).clamp(2, MAX_CELLS);
-    let q = |t: &str| format!("\"{}\"", format!("{name}_{t}").replace('"', "\"\""));
-    conn.execute_batch(&format!(
-        "DELETE FROM {n}; DELETE FROM {r}; DELETE FROM {p};",
-        n = q("node"),
-        r = q("rowid"),
-        p = q("parent")
-    ))?;
-    let mut node_st = conn.prepare(&format!(
-        "INSERT INTO {} (nodeno, data) VALUES (?1, ?2)",
-        q("node")
-    ))?;
-    let mut rowid_st = conn.prepare(&format!(
-        "INSERT INTO {} (rowid, nodeno) VALUES (?1, ?2)",
-        q("rowid")
-    ))?;
-    let mut parent_st = conn.prepare(&format!(
-        "INSERT INTO {} (nodeno, parentnode) VALUES (?1, ?2)",
-        q("parent")
-    ))?;
+/// The shadow tables' rows of a packed tree: node blobs by node number, the leaf of each entry
+/// by rowid, the parent of each non-root node by node number; each sorted by its key.
+pub struct Packed {
+    pub nodes: Vec<(i64, Vec<u8>)>,
+    pub leaf_of: Vec<(i64, i64)>,
+    pub parents: Vec<(i64, i64)>,
+}
 
+/// Pack `entries` (rowid and min x, max x, min y, max y; at least one), sorted here along a
+/// Hilbert curve, into the nodes of an R*-tree for a file with `page_size` bytes per page.
+pub fn pack(entries: &mut [(i64, [f64; 4])], page_size: usize) -> Packed {
+    hilbert_sort(entries);
+    let size = node_size(page_size);
+    let per_node = ((size - 4) / CELL).clamp(2, MAX_CELLS);
     // levels from the leaves up; node numbers: root 1, then the rest in level order
     let mut level: Vec<Cell> = entries
         .iter()
@@ -144,9 +123,11 @@ pub fn bulk_load(
             next += 1;
         }
     }
-    // the leaf of each entry, inserted in rowid order: appended to the `_rowid` b-tree, where
-    // the Hilbert order would insert all over it
-    let mut leaf_of: Vec<(i64, i64)> = Vec::with_capacity(entries.len());
+    let mut packed = Packed {
+        nodes: Vec::with_capacity(next as usize),
+        leaf_of: Vec::with_capacity(entries.len()),
+        parents: Vec::with_capacity(next as usize),
+    };
     for li in (0..levels.len()).rev() {
         for (ni, cells) in levels[li].iter().enumerate() {
             let no = numbers[li][ni];
@@ -156,18 +137,63 @@ pub fn bulk_load(
                 for (k, c) in cells.iter_mut().enumerate() {
                     let child = numbers[li - 1][ni * per_node + k];
                     c.0 = child;
-                    parent_st.execute(params![child, no])?;
+                    packed.parents.push((child, no));
                 }
             } else {
-                leaf_of.extend(cells.iter().map(|(id, _)| (*id, no)));
+                packed.leaf_of.extend(cells.iter().map(|(id, _)| (*id, no)));
             }
             let root = li == levels.len() - 1;
-            node_st.execute(params![no, blob(size, root.then_some(depth), &cells)])?;
+            packed
+                .nodes
+                .push((no, blob(size, root.then_some(depth), &cells)));
         }
     }
-    leaf_of.sort_unstable();
-    for (id, no) in leaf_of {
-        rowid_st.execute(params![id, no])?;
+    packed.nodes.sort_unstable_by_key(|n| n.0);
+    packed.parents.sort_unstable();
+    packed.leaf_of.sort_unstable();
+    packed
+}
+
+/// Replace the content of the (empty, just created) R*-tree `name` with `entries` (rowid and
+/// min x, max x, min y, max y), which are sorted here along a Hilbert curve. Run inside the
+/// transaction of the load. Each shadow table's rows go in in key order: appended to its b-tree.
+pub fn bulk_load(
+    conn: &Connection,
+    name: &str,
+    entries: &mut [(i64, [f64; 4])],
+) -> rusqlite::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let packed = pack(entries, page_size as usize);
+    let q = |t: &str| format!("\"{}\"", format!("{name}_{t}").replace('"', "\"\""));
+    conn.execute_batch(&format!(
+        "DELETE FROM {n}; DELETE FROM {r}; DELETE FROM {p};",
+        n = q("node"),
+        r = q("rowid"),
+        p = q("parent")
+    ))?;
+    let mut st = conn.prepare(&format!(
+        "INSERT INTO {} (nodeno, data) VALUES (?1, ?2)",
+        q("node")
+    ))?;
+    for (no, data) in &packed.nodes {
+        st.execute(params![no, data])?;
+    }
+    let mut st = conn.prepare(&format!(
+        "INSERT INTO {} (rowid, nodeno) VALUES (?1, ?2)",
+        q("rowid")
+    ))?;
+    for (id, no) in &packed.leaf_of {
+        st.execute(params![id, no])?;
+    }
+    let mut st = conn.prepare(&format!(
+        "INSERT INTO {} (nodeno, parentnode) VALUES (?1, ?2)",
+        q("parent")
+    ))?;
+    for (no, parent) in &packed.parents {
+        st.execute(params![no, parent])?;
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! into the registry.
 //!
 //! SQLite has one writer per file. While the main connection builds the indexes of a new
-//! registry, a second thread builds the R-trees (`rtree.rs`) in `<registry>.partial.w0`; the main
+//! registry, a second thread builds the R-trees (`rtree.rs`) the bulk build (`bulk.rs`) has not
+//! written, those of tables under its row threshold, in `<registry>.partial.w0`; the main
 //! connection then attaches that file and copies the R-trees' shadow tables (`_node`, `_rowid`,
 //! `_parent`) in as they are. Side files go with the partial file: removed when the build ends
 //! either way, and by the next `open` when a run was killed.

@@ -481,10 +481,16 @@ fn integrity(path: &Path) -> String {
 /// and take later inserts and lookups through their indexes like any file.
 #[test]
 fn bulk_build_equals_sqlite_inserts() {
+    // buildings with 40 geometries: an R-tree that is only its root node (no `_parent` rows);
+    // the parcels' R-tree has three levels
+    let mut zrz = varied("ZRZ", 0, 1500);
+    for g in zrz.geoms.iter_mut().skip(45) {
+        *g = None;
+    }
     let cs = ChangeSet {
         tables: vec![
             TableChange::inserts("ZDJBXX", varied("ZDJBXX", 0, 2600)),
-            TableChange::inserts("ZRZ", varied("ZRZ", 0, 1500)),
+            TableChange::inserts("ZRZ", zrz),
             TableChange::inserts("key_crosswalk", crosswalk(2500)),
             TableChange::inserts("ZDJBXX", varied("ZDJBXX", 2600, 1400)),
             // below MIN_ROWS: inserted through SQLite in both files
@@ -554,10 +560,33 @@ fn bulk_build_equals_sqlite_inserts() {
         )
         .unwrap();
     assert_eq!(long, 3998);
-    let check: String = conn
-        .query_row("SELECT rtreecheck('rtree_ZDJBXX_geom')", [], |r| r.get(0))
+    for rt in ["rtree_ZDJBXX_geom", "rtree_ZRZ_geom"] {
+        let check: String = conn
+            .query_row(&format!("SELECT rtreecheck('{rt}')"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{rt}");
+    }
+    let (nodes, parents): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM rtree_ZRZ_geom_node), (SELECT count(*) FROM rtree_ZRZ_geom_parent)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
-    assert_eq!(check, "ok");
+    assert_eq!((nodes, parents), (1, 0));
+    let window: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM rtree_ZDJBXX_geom WHERE maxx >= 560000 AND minx <= 561000",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let want = (0..4003)
+        .filter(|i| i % 9 != 0)
+        .map(|i| 550_000.0 + 20.0 * i as f64)
+        .filter(|x| x + 20.0 >= 560_000.0 && *x <= 561_000.0)
+        .count();
+    assert_eq!(window as usize, want);
     assert_eq!(integrity(&path), "ok");
 }
 
