@@ -86,7 +86,10 @@ pub(super) enum Outcome {
 /// Set up a worker connection like the registry's: date style, messages, search path.
 fn session(c: &mut Client, staging: &str, postgis_ns: &str) -> Result<(), postgres::Error> {
     c.batch_execute(SESSION)?;
-    c.batch_execute("SET maintenance_work_mem = '256MB'")?;
+    // the connections already build one index each on every core: no parallel workers on top
+    c.batch_execute(
+        "SET maintenance_work_mem = '256MB'; SET max_parallel_maintenance_workers = 0",
+    )?;
     set_search_path(c, staging, postgis_ns)
 }
 
@@ -199,9 +202,13 @@ fn fill(
     // indexes: the tables with most rows first, each statement on the next free connection
     let mut by_size: Vec<_> = registry().tables.iter().collect();
     by_size.sort_by_key(|d| std::cmp::Reverse(next_fid.get(&d.name).copied().unwrap_or(0)));
+    // a table's GiST index first: the longest build, started while the others take the b-trees
     let mut stmts = Vec::new();
     for d in by_size {
-        for s in schema::index_sql(d, staging).map_err(|m| data_err(t.display, &d.name, 0, m))? {
+        let mut v =
+            schema::index_sql(d, staging).map_err(|m| data_err(t.display, &d.name, 0, m))?;
+        v.rotate_right(usize::from(d.geometry.is_some()));
+        for s in v {
             stmts.push((&d.name, s));
         }
     }
@@ -302,6 +309,7 @@ fn publish(
 /// The registry connection's session as `connect` left it (the load pointed it at the staging
 /// schema).
 fn restore(client: &mut Client, t: &Target<'_>) {
-    let _ = client.batch_execute("RESET maintenance_work_mem");
+    let _ =
+        client.batch_execute("RESET maintenance_work_mem; RESET max_parallel_maintenance_workers");
     let _ = set_search_path(client, t.schema, t.postgis_ns);
 }
