@@ -959,11 +959,12 @@ impl Registry for PgRegistry {
         let new = self.is_new();
         let rows = changes.insert_rows();
         let (connections, min_rows) = self.parallel;
-        let inserts_only = changes
-            .tables
-            .iter()
-            .zip(&plans)
-            .all(|(c, p)| c.delete.is_empty() && p.updates.is_empty());
+        let inserts_only = changes.is_plain_load()
+            && changes
+                .tables
+                .iter()
+                .zip(&plans)
+                .all(|(c, p)| c.delete.is_empty() && p.updates.is_empty());
         if new && connections > 1 && rows >= min_rows.max(1) && inserts_only {
             let t = staged::Target {
                 display: &self.url.display,

@@ -82,6 +82,27 @@ impl ChangeSet {
             .map(|r| r.len())
             .sum()
     }
+
+    /// Whether, applied to empty tables, this change set amounts to its inserts: no delete or
+    /// update can reach a row, because none comes after an insert into the same table (a change's
+    /// own deletes run before its inserts). A new registry's first load can then write the rows
+    /// in bulk and skip the deletes and updates (`cadastra run` deletes a batch's earlier
+    /// quarantine and findings before inserting them: nothing, in a new registry).
+    pub fn is_plain_load(&self) -> bool {
+        let mut inserted: Vec<&str> = Vec::new();
+        for c in &self.tables {
+            let modifies = c.delete_where.iter().any(|d| !d.is_empty())
+                || !c.delete.is_empty()
+                || c.update_rows.is_some();
+            if modifies && inserted.contains(&c.table.as_str()) {
+                return false;
+            }
+            if c.insert.as_ref().is_some_and(|r| !r.is_empty()) {
+                inserted.push(&c.table);
+            }
+        }
+        true
+    }
 }
 
 /// A registry backend (GeoPackage file or PostGIS database).

@@ -47,6 +47,41 @@ const CHUNK_ROWS: usize = 8192;
 struct Layout {
     page: usize,
     usable: usize,
+    /// SQLite's lock-byte page, the one holding byte 2^30 of the file: never used for data
+    lock: u32,
+}
+
+/// The page holding byte 2^30 (SQLite's `PENDING_BYTE`) of a file with `page` bytes per page.
+pub(super) fn lock_page(page: usize) -> u32 {
+    (0x4000_0000 / page) as u32 + 1
+}
+
+impl Layout {
+    /// Page number of the `rel`-th page of a run of pages starting at `base`, stepping over the
+    /// lock-byte page; `at(base, n)` is the first page after a run of `n`.
+    fn at(&self, base: u32, rel: u32) -> u32 {
+        let p = base + rel;
+        if base <= self.lock && p >= self.lock {
+            p + 1
+        } else {
+            p
+        }
+    }
+
+    /// Write a run of pages starting at page `base`, around the lock-byte page.
+    fn write_run(&self, file: &std::fs::File, base: u32, buf: &[u8]) -> std::io::Result<()> {
+        let n = (buf.len() / self.page) as u32;
+        let split = if base <= self.lock && self.lock < base + n {
+            (self.lock - base) as usize * self.page
+        } else {
+            buf.len()
+        };
+        file.write_all_at(&buf[..split], (base as u64 - 1) * self.page as u64)?;
+        if split < buf.len() {
+            file.write_all_at(&buf[split..], self.lock as u64 * self.page as u64)?;
+        }
+        Ok(())
+    }
 }
 
 /// One table to build: its definition, root page, and row sets in fid order.
@@ -184,6 +219,7 @@ fn layout(file: &std::fs::File, path: &Path) -> Result<(Layout, [u8; 100]), Regi
         Layout {
             page,
             usable: page - reserved,
+            lock: lock_page(page),
         },
         h,
     ))
@@ -196,13 +232,18 @@ pub(super) fn write(
     srs_id: i32,
     tables: &[TableLoad<'_>],
     threads: usize,
+    lock: Option<u32>,
 ) -> Result<super::side::Boxes, RegistryError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(|e| io_err(path, e.to_string()))?;
-    let (lay, mut header) = layout(&file, path)?;
+    let (mut lay, mut header) = layout(&file, path)?;
+    // tests move the lock-byte page where a small file reaches it
+    if let Some(l) = lock {
+        lay.lock = l;
+    }
     let pages_now = (file
         .metadata()
         .map_err(|e| io_err(path, e.to_string()))?
@@ -252,22 +293,21 @@ pub(super) fn write(
                             g = turned.wait(g).unwrap_or_else(|e| e.into_inner());
                         }
                         let base = g.page;
-                        g.page += built.pages;
+                        g.page = lay.at(base, built.pages);
                         g.chunk += 1;
                         turned.notify_all();
                         base
                     };
                     for at in &enc.fixups {
                         let v = u32::from_be_bytes(enc.buf[*at..*at + 4].try_into().unwrap());
-                        enc.buf[*at..*at + 4].copy_from_slice(&(v + base).to_be_bytes());
+                        enc.buf[*at..*at + 4].copy_from_slice(&lay.at(base, v).to_be_bytes());
                     }
                     for l in &mut built.leaves {
-                        l.0 += base;
+                        l.0 = lay.at(base, l.0);
                     }
-                    if let Err(e) = file.write_all_at(
-                        &enc.buf[..built.pages as usize * lay.page],
-                        (base as u64 - 1) * lay.page as u64,
-                    ) {
+                    if let Err(e) =
+                        lay.write_run(&file, base, &enc.buf[..built.pages as usize * lay.page])
+                    {
                         let mut g = turn.lock().unwrap_or_else(|e| e.into_inner());
                         g.error.get_or_insert(e.to_string());
                     }
@@ -393,10 +433,11 @@ fn write_levels(
         let mut up = Vec::with_capacity(pages.len());
         for group in pages {
             let page = interior_page(&level[group.clone()], lay);
-            file.write_all_at(&page, (*next_page as u64 - 1) * lay.page as u64)
+            let at = lay.at(*next_page, 0);
+            file.write_all_at(&page, (at as u64 - 1) * lay.page as u64)
                 .map_err(|e| io_err(path, e.to_string()))?;
-            up.push((*next_page, level[group.end - 1].1));
-            *next_page += 1;
+            up.push((at, level[group.end - 1].1));
+            *next_page = at + 1;
         }
         level = up;
     }
@@ -461,12 +502,15 @@ fn write_plain<'a>(
     }
     for at in &enc.fixups {
         let v = u32::from_be_bytes(enc.buf[*at..*at + 4].try_into().unwrap());
-        enc.buf[*at..*at + 4].copy_from_slice(&(v + base).to_be_bytes());
+        enc.buf[*at..*at + 4].copy_from_slice(&lay.at(base, v).to_be_bytes());
     }
-    file.write_all_at(&enc.buf, (base as u64 - 1) * lay.page as u64)
+    lay.write_run(file, base, &enc.buf)
         .map_err(|e| io_err(path, e.to_string()))?;
-    *next_page += (enc.buf.len() / lay.page) as u32;
-    let leaves = leaves.into_iter().map(|(p, k)| (p + base, k)).collect();
+    *next_page = lay.at(base, (enc.buf.len() / lay.page) as u32);
+    let leaves = leaves
+        .into_iter()
+        .map(|(p, k)| (lay.at(base, p), k))
+        .collect();
     write_levels(file, path, lay, root, leaves, next_page)
 }
 
@@ -926,9 +970,9 @@ fn write_index(
         children = up_children;
         dividers = up_dividers;
     }
-    file.write_all_at(&b.buf, (b.base as u64 - 1) * lay.page as u64)
+    lay.write_run(file, b.base, &b.buf)
         .map_err(|e| io_err(path, e.to_string()))?;
-    *next_page = b.base + (b.buf.len() / lay.page) as u32;
+    *next_page = lay.at(b.base, (b.buf.len() / lay.page) as u32);
     Ok(())
 }
 
@@ -945,7 +989,7 @@ impl IndexBuilder {
     fn new_page(&mut self) -> (u32, usize) {
         let at = self.buf.len();
         self.buf.resize(at + self.lay.page, 0);
-        (self.base + (at / self.lay.page) as u32, at)
+        (self.lay.at(self.base, (at / self.lay.page) as u32), at)
     }
 
     /// The cell of an index entry (payload size, the record's local part, the first overflow

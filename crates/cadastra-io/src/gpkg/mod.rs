@@ -36,6 +36,8 @@ pub struct GpkgRegistry {
     pub notes: Vec<String>,
     /// a new file's large tables are written as b-tree pages (`bulk.rs`)
     bulk: bool,
+    /// where the bulk build takes SQLite's lock-byte page to be (tests; None: byte 2^30)
+    lock_page: Option<u32>,
 }
 
 /// The error of a failed SQLite call on `table` of the file at `path`. Borrows both: the strings
@@ -97,6 +99,7 @@ impl GpkgRegistry {
             only: None,
             notes: vec![],
             bulk: true,
+            lock_page: None,
         };
         let partial = reg.partial_path();
         for side in side::stale_sides(&partial) {
@@ -160,6 +163,13 @@ impl GpkgRegistry {
     /// default) or inserted through SQLite, as an existing file's are (for comparisons).
     pub fn set_bulk(&mut self, on: bool) {
         self.bulk = on;
+    }
+
+    /// Test the bulk build's stepping over SQLite's lock-byte page on a small file: pretend the
+    /// page is `page` (SQLite then reports exactly that page as never used).
+    #[cfg(test)]
+    fn set_lock_page(&mut self, page: u32) {
+        self.lock_page = Some(page);
     }
 
     pub fn path(&self) -> &Path {
@@ -237,21 +247,17 @@ impl GpkgRegistry {
     /// Write the inserts of a new file's large tables as b-tree pages (`bulk.rs`), closing `conn`
     /// for it and opening the file again. Returns the connection, the bounding boxes by fid of the
     /// tables written, and their names; the other tables' changes are left to `apply_table`.
-    /// Nothing is written this way unless every change only inserts.
+    /// Nothing is written this way unless the change set is a plain load (its deletes and
+    /// updates reach no row of the new file, `ChangeSet::is_plain_load`); the bulk-written tables'
+    /// deletes and updates are then skipped.
     fn bulk_load(
         &self,
         conn: Connection,
         partial: &Path,
         changes: &ChangeSet,
     ) -> Result<(Connection, side::Boxes, Vec<String>), RegistryError> {
-        let inserts_only = self.bulk
-            && changes.tables.iter().all(|c| {
-                c.delete_where.iter().all(|d| d.is_empty())
-                    && c.delete.is_empty()
-                    && c.update_rows.is_none()
-            });
         let mut loads: Vec<bulk::TableLoad> = Vec::new();
-        if inserts_only {
+        if self.bulk && changes.is_plain_load() {
             let mut names: Vec<&str> = Vec::new();
             for c in &changes.tables {
                 if !names.contains(&c.table.as_str()) {
@@ -341,7 +347,13 @@ impl GpkgRegistry {
             return Ok((conn, side::Boxes::new(), vec![]));
         }
         conn.close().map_err(|(_, e)| sql_err(partial, "-")(e))?;
-        let boxes = bulk::write(partial, self.srs_id, &loads, rayon::current_num_threads())?;
+        let boxes = bulk::write(
+            partial,
+            self.srs_id,
+            &loads,
+            rayon::current_num_threads(),
+            self.lock_page,
+        )?;
         let conn = Self::build_conn(partial)?;
         // what SQLite records for an AUTOINCREMENT table once rows are in it
         for l in &loads {
