@@ -699,3 +699,51 @@ fn bulk_build_steps_over_the_lock_byte_page() {
         assert!(got == want, "lock page {lock}: contents differ");
     }
 }
+
+/// Records and index keys of every length around SQLite's overflow thresholds (a table cell keeps
+/// up to 4,061 bytes of its payload, an index cell 1,002; beyond, the local part is M or K bytes
+/// depending on the remainder): the bulk build spills them exactly as SQLite does.
+#[test]
+fn bulk_build_spills_like_sqlite_at_every_length() {
+    let def = registry().table("ZDJBXX").unwrap();
+    let mut rows = varied("ZDJBXX", 0, 1300);
+    let zl = def.field_index("ZL").unwrap();
+    let zddm = def.field_index("ZDDM").unwrap();
+    let mut zl_col = StrColumn::default();
+    let mut key_col = StrColumn::default();
+    for i in 0..1300usize {
+        let zl_len = 3_900 + 2 * i.min(450);
+        zl_col.push(Some(&"x".repeat(zl_len)));
+        let key_len = match i {
+            0..=199 => 900 + i,
+            200..=299 => 4_500 + 8 * (i - 200),
+            _ => 19,
+        };
+        key_col.push(Some(&format!("{i:019}{}", "k".repeat(key_len - 19))));
+    }
+    rows.columns[zl] = Column::Text(zl_col);
+    rows.columns[zddm] = Column::Text(key_col);
+    let cs = ChangeSet {
+        tables: vec![TableChange::inserts("ZDJBXX", rows)],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut dumps = Vec::new();
+    for bulk in [true, false] {
+        let path = dir.path().join(format!("r-{bulk}.gpkg"));
+        let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+        reg.set_bulk(bulk);
+        reg.apply(&cs).unwrap();
+        assert_eq!(integrity(&path), "ok", "bulk {bulk}");
+        dumps.push(dump(&path));
+    }
+    assert!(dumps[0] == dumps[1], "bulk and inserted files differ");
+    let conn = Connection::open(dir.path().join("r-true.gpkg")).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM ZDJBXX INDEXED BY ix_zdjbxx_zddm WHERE ZDDM >= '0000000000000000150'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1150);
+}
