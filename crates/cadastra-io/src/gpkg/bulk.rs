@@ -574,6 +574,45 @@ fn int_type(v: i64) -> (u64, usize) {
     }
 }
 
+/// Append `record` to `cell` as SQLite stores a payload in a page that keeps at most `x` of its
+/// bytes: whole, or its local part (SQLite's M or K bytes) then the number of the first overflow
+/// page, the rest in a chain of pages that `page` adds to `buf` (its number and offset); each page
+/// holds the next one's number (0 for the last) and content. `links` gets the offsets of the
+/// chain's page numbers. True when the cell ends in a page number.
+fn spill(
+    cell: &mut Vec<u8>,
+    record: &[u8],
+    x: usize,
+    usable: usize,
+    buf: &mut Vec<u8>,
+    mut page: impl FnMut(&mut Vec<u8>) -> (u32, usize),
+    links: &mut Vec<usize>,
+) -> bool {
+    let p = record.len();
+    if p <= x {
+        cell.extend_from_slice(record);
+        return false;
+    }
+    let m = ((usable - 12) * 32 / 255) - 23;
+    let k = m + (p - m) % (usable - 4);
+    let local = if k <= x { k } else { m };
+    cell.extend_from_slice(&record[..local]);
+    let mut first = None;
+    let mut prev_next: Option<usize> = None;
+    for part in record[local..].chunks(usable - 4) {
+        let (pg, at) = page(buf);
+        if let Some(n) = prev_next {
+            buf[n..n + 4].copy_from_slice(&pg.to_be_bytes());
+            links.push(n);
+        }
+        buf[at + 4..at + 4 + part.len()].copy_from_slice(part);
+        prev_next = Some(at);
+        first.get_or_insert(pg);
+    }
+    cell.extend_from_slice(&first.expect("payload beyond the local size").to_be_bytes());
+    true
+}
+
 struct Encoder {
     lay: Layout,
     srs_id: i32,
@@ -764,33 +803,20 @@ impl Encoder {
         let x = u - 35;
         put_varint(&mut self.cells, p as u64);
         put_varint(&mut self.cells, rowid as u64);
-        if p <= x {
-            self.cells.extend_from_slice(&self.record);
-            return false;
-        }
-        let m = ((u - 12) * 32 / 255) - 23;
-        let k = m + (p - m) % (u - 4);
-        let local = if k <= x { k } else { m };
-        self.cells.extend_from_slice(&self.record[..local]);
-        // the overflow chain, in page order; each page: next page (0 for the last), content
-        let rest = std::mem::take(&mut self.record);
-        let mut first = None;
-        let mut prev_next: Option<usize> = None;
-        for part in rest[local..].chunks(u - 4) {
-            let pg = self.new_page();
-            let at = pg as usize * self.lay.page;
-            if let Some(n) = prev_next {
-                self.buf[n..n + 4].copy_from_slice(&pg.to_be_bytes());
-                self.fixups.push(n);
-            }
-            self.buf[at + 4..at + 4 + part.len()].copy_from_slice(part);
-            prev_next = Some(at);
-            first.get_or_insert(pg);
-        }
-        self.record = rest;
-        self.cells
-            .extend_from_slice(&first.expect("payload beyond the local size").to_be_bytes());
-        true
+        let page = self.lay.page;
+        spill(
+            &mut self.cells,
+            &self.record,
+            x,
+            u,
+            &mut self.buf,
+            |buf| {
+                let n = buf.len() / page;
+                buf.resize(buf.len() + page, 0);
+                (n as u32, n * page)
+            },
+            &mut self.fixups,
+        )
     }
 
     /// Write the cells of the current leaf into a new page of the chunk; returns its number.
@@ -1021,29 +1047,20 @@ impl IndexBuilder {
         let x = ((u - 12) * 64 / 255) - 23;
         self.cell.clear();
         put_varint(&mut self.cell, p as u64);
-        if p <= x {
-            self.cell.extend_from_slice(&self.record);
-            return self.cell.clone();
-        }
-        let m = ((u - 12) * 32 / 255) - 23;
-        let k = m + (p - m) % (u - 4);
-        let local = if k <= x { k } else { m };
-        self.cell.extend_from_slice(&self.record[..local]);
-        let rest = std::mem::take(&mut self.record);
-        let mut first = None;
-        let mut prev_next: Option<usize> = None;
-        for part in rest[local..].chunks(u - 4) {
-            let (pg, at) = self.new_page();
-            if let Some(n) = prev_next {
-                self.buf[n..n + 4].copy_from_slice(&pg.to_be_bytes());
-            }
-            self.buf[at + 4..at + 4 + part.len()].copy_from_slice(part);
-            prev_next = Some(at);
-            first.get_or_insert(pg);
-        }
-        self.record = rest;
-        self.cell
-            .extend_from_slice(&first.expect("payload beyond the local size").to_be_bytes());
+        let (lay, base) = (self.lay, self.base);
+        spill(
+            &mut self.cell,
+            &self.record,
+            x,
+            u,
+            &mut self.buf,
+            |buf| {
+                let at = buf.len();
+                buf.resize(at + lay.page, 0);
+                (lay.at(base, (at / lay.page) as u32), at)
+            },
+            &mut Vec::new(),
+        );
         self.cell.clone()
     }
 

@@ -476,6 +476,29 @@ fn integrity(path: &Path) -> String {
     rows.join("\n")
 }
 
+/// Build `cs` into a new file in `dir` twice, as b-tree pages and through SQLite inserts; each
+/// must pass `PRAGMA integrity_check`, and both must hold the same. Returns the bulk file.
+fn bulk_and_inserted(dir: &Path, cs: &ChangeSet) -> PathBuf {
+    let mut dumps = Vec::new();
+    for bulk in [true, false] {
+        let path = dir.join(format!("r-{bulk}.gpkg"));
+        let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
+        reg.set_bulk(bulk);
+        reg.apply(cs).unwrap();
+        assert_eq!(integrity(&path), "ok", "bulk {bulk}");
+        dumps.push(dump(&path));
+    }
+    assert_eq!(dumps[0].len(), dumps[1].len());
+    for (a, b) in dumps[0].iter().zip(&dumps[1]) {
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1.len(), b.1.len(), "{}", a.0);
+        for (ra, rb) in a.1.iter().zip(&b.1) {
+            assert!(ra == rb, "{}: bulk {ra:?} != inserted {rb:?}", a.0);
+        }
+    }
+    dir.join("r-true.gpkg")
+}
+
 /// A new file's tables written as b-tree pages hold exactly what inserting them through SQLite
 /// gives (every table, index definition, R-tree and sequence), pass `PRAGMA integrity_check`,
 /// and take later inserts and lookups through their indexes like any file.
@@ -503,28 +526,11 @@ fn bulk_build_equals_sqlite_inserts() {
         ],
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut dumps = Vec::new();
-    for bulk in [true, false] {
-        let path = dir.path().join(format!("r-{bulk}.gpkg"));
-        let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
-        reg.set_bulk(bulk);
-        reg.apply(&cs).unwrap();
-        assert_eq!(integrity(&path), "ok", "bulk {bulk}");
-        assert_eq!(ogr_count(&path, "ZDJBXX"), Some(4000));
-        dumps.push(dump(&path));
-    }
-    for (a, b) in dumps[0].iter().zip(&dumps[1]) {
-        assert_eq!(a.0, b.0);
-        assert_eq!(a.1.len(), b.1.len(), "{}", a.0);
-        for (ra, rb) in a.1.iter().zip(&b.1) {
-            assert!(ra == rb, "{}: bulk {ra:?} != inserted {rb:?}", a.0);
-        }
-    }
-    assert_eq!(dumps[0].len(), dumps[1].len());
+    let path = bulk_and_inserted(dir.path(), &cs);
+    assert_eq!(ogr_count(&path, "ZDJBXX"), Some(4000));
 
     // the bulk-built file afterwards: inserts continue the fids, the unique index holds, the key
     // index and the R-tree answer
-    let path = dir.path().join("r-true.gpkg");
     let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
     reg.apply(&ChangeSet {
         tables: vec![TableChange::inserts("ZDJBXX", varied("ZDJBXX", 4000, 3))],
@@ -727,17 +733,7 @@ fn bulk_build_spills_like_sqlite_at_every_length() {
         tables: vec![TableChange::inserts("ZDJBXX", rows)],
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut dumps = Vec::new();
-    for bulk in [true, false] {
-        let path = dir.path().join(format!("r-{bulk}.gpkg"));
-        let mut reg = GpkgRegistry::open(&path, 4548).unwrap();
-        reg.set_bulk(bulk);
-        reg.apply(&cs).unwrap();
-        assert_eq!(integrity(&path), "ok", "bulk {bulk}");
-        dumps.push(dump(&path));
-    }
-    assert!(dumps[0] == dumps[1], "bulk and inserted files differ");
-    let conn = Connection::open(dir.path().join("r-true.gpkg")).unwrap();
+    let conn = Connection::open(bulk_and_inserted(dir.path(), &cs)).unwrap();
     let n: i64 = conn
         .query_row(
             "SELECT count(*) FROM ZDJBXX INDEXED BY ix_zdjbxx_zddm WHERE ZDDM >= '0000000000000000150'",
