@@ -298,10 +298,7 @@ pub(super) fn write(
                         turned.notify_all();
                         base
                     };
-                    for at in &enc.fixups {
-                        let v = u32::from_be_bytes(enc.buf[*at..*at + 4].try_into().unwrap());
-                        enc.buf[*at..*at + 4].copy_from_slice(&lay.at(base, v).to_be_bytes());
-                    }
+                    enc.place(base);
                     for l in &mut built.leaves {
                         l.0 = lay.at(base, l.0);
                     }
@@ -469,15 +466,11 @@ fn write_plain<'a>(
         match v {
             Plain::Int(v) => {
                 let (t, n) = int_type(v);
-                r.extend_from_slice(&[3, 0, t as u8]);
+                put_header(r, &[0, t]);
                 r.extend_from_slice(&v.to_be_bytes()[8 - n..]);
             }
             Plain::Blob(b) => {
-                let t = 12 + 2 * b.len() as u64;
-                // header: its own size (one byte: at most 11), NULL, the blob's type
-                put_varint(r, 2 + varint_len(t) as u64);
-                r.push(0);
-                put_varint(r, t);
+                put_header(r, &[0, 12 + 2 * b.len() as u64]);
                 r.extend_from_slice(b);
             }
         }
@@ -487,7 +480,7 @@ fn write_plain<'a>(
     let base = *next_page;
     if leaves.is_empty() {
         // no rows (the parents of a tree that is only its root): an empty leaf
-        let page = fill_page(lay, 0x0d, &[], None);
+        let page = new_page(lay, 0x0d, [], None);
         return file
             .write_all_at(&page, (root as u64 - 1) * lay.page as u64)
             .map_err(|e| io_err(path, e.to_string()));
@@ -500,10 +493,7 @@ fn write_plain<'a>(
             .write_all_at(&enc.buf, (root as u64 - 1) * lay.page as u64)
             .map_err(|e| io_err(path, e.to_string()));
     }
-    for at in &enc.fixups {
-        let v = u32::from_be_bytes(enc.buf[*at..*at + 4].try_into().unwrap());
-        enc.buf[*at..*at + 4].copy_from_slice(&lay.at(base, v).to_be_bytes());
-    }
+    enc.place(base);
     lay.write_run(file, base, &enc.buf)
         .map_err(|e| io_err(path, e.to_string()))?;
     *next_page = lay.at(base, (enc.buf.len() / lay.page) as u32);
@@ -560,6 +550,19 @@ fn put_varint(out: &mut Vec<u8>, v: u64) {
         out.push(((v >> (7 * i)) as u8 & 0x7f) | 0x80);
     }
     out.push(v as u8 & 0x7f);
+}
+
+/// A record header: its own size, then the serial types.
+fn put_header(out: &mut Vec<u8>, types: &[u64]) {
+    let types_len: usize = types.iter().map(|t| varint_len(*t)).sum();
+    let mut hdr = types_len + 1;
+    while varint_len(hdr as u64) + types_len != hdr {
+        hdr = types_len + varint_len(hdr as u64);
+    }
+    put_varint(out, hdr as u64);
+    for t in types {
+        put_varint(out, *t);
+    }
 }
 
 /// Serial type and size of an integer (types 1–6; 8 and 9 are not used).
@@ -679,6 +682,15 @@ impl Encoder {
         }
     }
 
+    /// Turn the page numbers the pages hold (overflow chains) from relative to the run into
+    /// the file's, the run starting at page `base`.
+    fn place(&mut self, base: u32) {
+        for at in &self.fixups {
+            let v = u32::from_be_bytes(self.buf[*at..*at + 4].try_into().unwrap());
+            self.buf[*at..*at + 4].copy_from_slice(&self.lay.at(base, v).to_be_bytes());
+        }
+    }
+
     /// Start a new run of pages.
     fn clear(&mut self) {
         self.buf.clear();
@@ -758,18 +770,10 @@ impl Encoder {
             self.types.push(t);
             body += n;
         }
-        let types_len: usize = self.types.iter().map(|t| varint_len(*t)).sum();
-        let mut hdr = types_len + 1;
-        while varint_len(hdr as u64) + types_len != hdr {
-            hdr = types_len + varint_len(hdr as u64);
-        }
         let r = &mut self.record;
         r.clear();
-        r.reserve(hdr + body);
-        put_varint(r, hdr as u64);
-        for t in &self.types {
-            put_varint(r, *t);
-        }
+        r.reserve(self.types.len() + 2 + body);
+        put_header(r, &self.types);
         if has_geom && !self.blob.is_empty() {
             r.extend_from_slice(&self.blob);
         }
@@ -823,24 +827,18 @@ impl Encoder {
     fn flush_leaf(&mut self) -> u32 {
         let pg = self.new_page();
         let base = pg as usize * self.lay.page;
-        let n = self.cell_ends.len();
-        let mut content = self.lay.usable;
+        let cells = cells_of(&self.cells, self.cell_ends.iter().map(|e| e.0));
+        let page = &mut self.buf[base..base + self.lay.page];
+        let head = fill_page(page, self.lay, 0x0d, cells, None);
+        // a cell ending in an overflow page number: that number is the run's until placed
         let mut start = 0;
         for (k, &(end, ovfl)) in self.cell_ends.iter().enumerate() {
-            let len = end - start;
-            content -= len;
-            self.buf[base + content..base + content + len].copy_from_slice(&self.cells[start..end]);
             if ovfl {
-                self.fixups.push(base + content + len - 4);
+                let at = u16::from_be_bytes([page[head + 2 * k], page[head + 2 * k + 1]]) as usize;
+                self.fixups.push(base + at + (end - start) - 4);
             }
-            self.buf[base + 8 + 2 * k..base + 10 + 2 * k]
-                .copy_from_slice(&(content as u16).to_be_bytes());
             start = end;
         }
-        let page = &mut self.buf[base..base + 8];
-        page[0] = 0x0d;
-        page[3..5].copy_from_slice(&(n as u16).to_be_bytes());
-        page[5..7].copy_from_slice(&(content as u16).to_be_bytes());
         self.cells.clear();
         self.cell_ends.clear();
         pg
@@ -926,33 +924,37 @@ fn write_index(
         record: Vec::new(),
     };
     // the leaves: entries while they fit; the entry that does not becomes the divider above and
-    // the next leaf starts after it (the last entry always goes to a leaf)
+    // the next leaf starts after it (the last entry always goes to a leaf). The leaf being filled
+    // is its cells end to end and where each ends.
     let mut children: Vec<u32> = Vec::new();
     let mut dividers: Vec<Vec<u8>> = Vec::new();
-    let mut leaf: Vec<Vec<u8>> = Vec::new();
-    let mut used = 8;
+    let (mut leaf, mut ends) = (Vec::<u8>::new(), Vec::<usize>::new());
     let n = entries.len();
     for (k, (key, rowid)) in entries.iter().enumerate() {
-        let cell = b.entry_cell(&key[..ix.columns.len()], *rowid);
-        if used + cell.len() + 2 <= lay.usable {
-            used += cell.len() + 2;
-            leaf.push(cell);
+        b.entry_cell(&key[..ix.columns.len()], *rowid);
+        if 8 + 2 * (ends.len() + 1) + leaf.len() + b.cell.len() <= lay.usable {
+            leaf.extend_from_slice(&b.cell);
+            ends.push(leaf.len());
             continue;
         }
-        if k + 1 < n {
-            children.push(b.page(0x0a, &leaf, None));
-            dividers.push(cell);
-            leaf.clear();
-            used = 8;
+        let divider = if k + 1 < n {
+            b.cell.clone()
         } else {
-            let last = leaf.pop().expect("a full leaf has cells");
-            children.push(b.page(0x0a, &leaf, None));
-            dividers.push(last);
-            leaf = vec![cell];
+            // the last entry: the leaf's own last cell goes up instead, the entry starts a leaf
+            ends.pop();
+            leaf.split_off(ends.last().copied().unwrap_or(0))
+        };
+        children.push(b.page(0x0a, cells_of(&leaf, ends.iter().copied()), None));
+        dividers.push(divider);
+        leaf.clear();
+        ends.clear();
+        if k + 1 == n {
+            leaf.extend_from_slice(&b.cell);
+            ends.push(leaf.len());
         }
     }
-    if !leaf.is_empty() {
-        children.push(b.page(0x0a, &leaf, None));
+    if !ends.is_empty() {
+        children.push(b.page(0x0a, cells_of(&leaf, ends.iter().copied()), None));
     }
     if children.len() < 2 {
         return Err(io_err(
@@ -1018,26 +1020,18 @@ impl IndexBuilder {
         (self.lay.at(self.base, (at / self.lay.page) as u32), at)
     }
 
-    /// The cell of an index entry (payload size, the record's local part, the first overflow
-    /// page), its overflow pages written.
-    fn entry_cell(&mut self, key: &[Option<&[u8]>], rowid: i64) -> Vec<u8> {
+    /// Make `cell` the cell of an index entry (payload size, the record's local part, the first
+    /// overflow page), its overflow pages written.
+    fn entry_cell(&mut self, key: &[Option<&[u8]>], rowid: i64) {
         let (rt, rn) = int_type(rowid);
         let types: Vec<u64> = key
             .iter()
             .map(|v| v.map_or(0, |v| 13 + 2 * v.len() as u64))
             .chain(std::iter::once(rt))
             .collect();
-        let types_len: usize = types.iter().map(|t| varint_len(*t)).sum();
-        let mut hdr = types_len + 1;
-        while varint_len(hdr as u64) + types_len != hdr {
-            hdr = types_len + varint_len(hdr as u64);
-        }
         let r = &mut self.record;
         r.clear();
-        put_varint(r, hdr as u64);
-        for t in &types {
-            put_varint(r, *t);
-        }
+        put_header(r, &types);
         for v in key.iter().flatten() {
             r.extend_from_slice(v);
         }
@@ -1061,15 +1055,19 @@ impl IndexBuilder {
             },
             &mut Vec::new(),
         );
-        self.cell.clone()
     }
 
     /// A new page of the given kind holding `cells` (each with the 4-byte child first on an
     /// interior page) and, on an interior page, the right-most pointer.
-    fn page(&mut self, flag: u8, cells: &[Vec<u8>], right: Option<u32>) -> u32 {
+    fn page<'c>(
+        &mut self,
+        flag: u8,
+        cells: impl IntoIterator<Item = &'c [u8]>,
+        right: Option<u32>,
+    ) -> u32 {
         let (pg, at) = self.new_page();
-        let page = fill_page(self.lay, flag, cells, right);
-        self.buf[at..at + self.lay.page].copy_from_slice(&page);
+        let page = &mut self.buf[at..at + self.lay.page];
+        fill_page(page, self.lay, flag, cells, right);
         pg
     }
 
@@ -1088,33 +1086,75 @@ impl IndexBuilder {
     /// An interior page over `children` with `dividers` between them.
     fn interior_page(&mut self, children: &[u32], dividers: &[Vec<u8>]) -> u32 {
         let cells = Self::interior_cells(children, dividers);
-        self.page(0x02, &cells, children.last().copied())
+        self.page(
+            0x02,
+            cells.iter().map(Vec::as_slice),
+            children.last().copied(),
+        )
     }
 
     /// The same page, not placed (for the root).
     fn interior(&self, children: &[u32], dividers: &[Vec<u8>]) -> Vec<u8> {
         let cells = Self::interior_cells(children, dividers);
-        fill_page(self.lay, 0x02, &cells, children.last().copied())
+        new_page(
+            self.lay,
+            0x02,
+            cells.iter().map(Vec::as_slice),
+            children.last().copied(),
+        )
     }
 }
 
-/// A b-tree page: header (with the right-most pointer on an interior page), cell pointers in key
-/// order, cells packed at the end.
-fn fill_page(lay: Layout, flag: u8, cells: &[Vec<u8>], right: Option<u32>) -> Vec<u8> {
-    let mut page = vec![0u8; lay.page];
+/// Fill `page` (zeroed) as a b-tree page of kind `flag`: the header (with the right-most pointer
+/// on an interior page), the cell pointers in key order, the cells packed from the end. Returns
+/// the offset of the header's first cell pointer.
+fn fill_page<'c>(
+    page: &mut [u8],
+    lay: Layout,
+    flag: u8,
+    cells: impl IntoIterator<Item = &'c [u8]>,
+    right: Option<u32>,
+) -> usize {
     let head = if right.is_some() { 12 } else { 8 };
     let mut content = lay.usable;
-    for (k, c) in cells.iter().enumerate() {
+    let mut n = 0;
+    for c in cells {
         content -= c.len();
         page[content..content + c.len()].copy_from_slice(c);
-        page[head + 2 * k..head + 2 + 2 * k].copy_from_slice(&(content as u16).to_be_bytes());
+        page[head + 2 * n..head + 2 + 2 * n].copy_from_slice(&(content as u16).to_be_bytes());
+        n += 1;
     }
     page[0] = flag;
-    page[3..5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+    page[3..5].copy_from_slice(&(n as u16).to_be_bytes());
     page[5..7].copy_from_slice(&((content % 65536) as u16).to_be_bytes());
     if let Some(r) = right {
         page[8..12].copy_from_slice(&r.to_be_bytes());
     }
+    head
+}
+
+/// The cells stored end to end in `buf`, each ending where `ends` says.
+fn cells_of<'a>(
+    buf: &'a [u8],
+    ends: impl IntoIterator<Item = usize> + 'a,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut start = 0;
+    ends.into_iter().map(move |end| {
+        let cell = &buf[start..end];
+        start = end;
+        cell
+    })
+}
+
+/// A page of its own holding what `fill_page` puts in.
+fn new_page<'c>(
+    lay: Layout,
+    flag: u8,
+    cells: impl IntoIterator<Item = &'c [u8]>,
+    right: Option<u32>,
+) -> Vec<u8> {
+    let mut page = vec![0u8; lay.page];
+    fill_page(&mut page, lay, flag, cells, right);
     page
 }
 
@@ -1131,7 +1171,7 @@ fn interior_pages(level: &[(u32, i64)], lay: Layout) -> Vec<std::ops::Range<usiz
     let mut groups = Vec::new();
     let mut start = 0;
     let mut used = 0;
-    for (i, c) in level.iter().enumerate() {
+    for i in 0..level.len() {
         // child i joins the group: the child before it becomes a cell
         if i > start {
             let add = interior_cell(level[i - 1].1) + 2;
@@ -1143,7 +1183,6 @@ fn interior_pages(level: &[(u32, i64)], lay: Layout) -> Vec<std::ops::Range<usiz
             }
             used += add;
         }
-        let _ = c;
     }
     groups.push(start..level.len());
     let n = groups.len();
@@ -1157,23 +1196,16 @@ fn interior_pages(level: &[(u32, i64)], lay: Layout) -> Vec<std::ops::Range<usiz
 /// One interior page over `children` (at least two): a cell per child but the last, which is the
 /// right-most pointer.
 fn interior_page(children: &[(u32, i64)], lay: Layout) -> Vec<u8> {
-    let mut page = vec![0u8; lay.page];
     let (cells, last) = children.split_at(children.len() - 1);
-    let mut content = lay.usable;
-    let mut cell = Vec::with_capacity(13);
-    for (k, (child, key)) in cells.iter().enumerate() {
-        cell.clear();
-        cell.extend_from_slice(&child.to_be_bytes());
-        put_varint(&mut cell, *key as u64);
-        content -= cell.len();
-        page[content..content + cell.len()].copy_from_slice(&cell);
-        page[12 + 2 * k..14 + 2 * k].copy_from_slice(&(content as u16).to_be_bytes());
-    }
-    page[0] = 0x05;
-    page[3..5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
-    page[5..7].copy_from_slice(&((content % 65536) as u16).to_be_bytes());
-    page[8..12].copy_from_slice(&last[0].0.to_be_bytes());
-    page
+    let cells: Vec<Vec<u8>> = cells
+        .iter()
+        .map(|(child, key)| {
+            let mut cell = child.to_be_bytes().to_vec();
+            put_varint(&mut cell, *key as u64);
+            cell
+        })
+        .collect();
+    new_page(lay, 0x05, cells.iter().map(Vec::as_slice), Some(last[0].0))
 }
 
 #[cfg(test)]

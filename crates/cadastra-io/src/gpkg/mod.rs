@@ -278,20 +278,14 @@ impl GpkgRegistry {
                 if rows < bulk::MIN_ROWS || !parts.iter().all(|r| bulk::takes(def, r)) {
                     continue;
                 }
-                let root: Option<u32> = conn
-                    .query_row(
-                        "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .ok();
-                let Some(root) = root else {
+                let Some(root) = root_page(&conn, "table", name).map_err(sql_err(partial, name))?
+                else {
                     continue;
                 };
                 // indexes on text columns are created on the empty table and filled by the
                 // bulk build; others are built by SQLite after it (`finish_new`)
-                let mut indexes = Vec::new();
-                for ix in crate::ddl::indexes(def) {
+                let mut filled = Vec::new();
+                for ix in indexes(def) {
                     let columns: Option<Vec<usize>> =
                         ix.columns.iter().map(|c| def.field_index(c)).collect();
                     let Some(columns) = columns.filter(|c| bulk::takes_index(&parts, c)) else {
@@ -299,14 +293,10 @@ impl GpkgRegistry {
                     };
                     conn.execute_batch(&ix.sql)
                         .map_err(sql_err(partial, name))?;
-                    let root: u32 = conn
-                        .query_row(
-                            "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                            [&ix.name],
-                            |r| r.get(0),
-                        )
-                        .map_err(sql_err(partial, name))?;
-                    indexes.push(bulk::IndexLoad {
+                    let root = root_page(&conn, "index", &ix.name)
+                        .map_err(sql_err(partial, name))?
+                        .expect("just created");
+                    filled.push(bulk::IndexLoad {
                         name: ix.name,
                         unique: ix.unique,
                         columns,
@@ -320,12 +310,10 @@ impl GpkgRegistry {
                         conn.execute_batch(&rtree_ddl(name))
                             .map_err(sql_err(partial, name))?;
                         let root = |t: &str| -> Result<u32, RegistryError> {
-                            conn.query_row(
-                                "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                                [format!("rtree_{name}_geom_{t}")],
-                                |r| r.get(0),
-                            )
-                            .map_err(sql_err(partial, name))
+                            let shadow = format!("rtree_{name}_geom_{t}");
+                            Ok(root_page(&conn, "table", &shadow)
+                                .map_err(sql_err(partial, name))?
+                                .expect("made with the R-tree"))
                         };
                         Some(bulk::RtreeLoad {
                             node: root("node")?,
@@ -338,7 +326,7 @@ impl GpkgRegistry {
                     def,
                     root,
                     parts,
-                    indexes,
+                    indexes: filled,
                     rtree,
                 });
             }
@@ -412,14 +400,9 @@ impl GpkgRegistry {
             for t in self.tables() {
                 for ix in indexes(t) {
                     // the bulk build made and filled some already
-                    let made: bool = conn
-                        .query_row(
-                            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                            [&ix.name],
-                            |r| r.get(0),
-                        )
-                        .map_err(sql_err(path, &t.name))?;
-                    if !made {
+                    let made =
+                        root_page(conn, "index", &ix.name).map_err(sql_err(path, &t.name))?;
+                    if made.is_none() {
                         conn.execute_batch(&ix.sql)
                             .map_err(sql_err(path, &t.name))?;
                     }
@@ -458,6 +441,17 @@ impl GpkgRegistry {
             .map_err(sql_err(path, "-"))?;
         Ok(())
     }
+}
+
+/// The root page of the table or index `name`, if the file has it.
+fn root_page(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<Option<u32>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT rootpage FROM sqlite_master WHERE type = ?1 AND name = ?2",
+        [kind, name],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Extent (min x, max x, min y, max y) of a table's boxes.

@@ -285,10 +285,12 @@ pub(super) fn create_tables(
     Ok(())
 }
 
-/// The index statements of a table: provenance (unique) and business key from `ddl`, plus GiST on
-/// the geometry. Run with the registry schema first on the search path (they name tables unqualified).
+/// The index statements of a table: GiST on the geometry first (the longest build: the staged
+/// load starts it while other connections take the b-trees), then provenance (unique) and
+/// business key from `ddl`. Run with the registry schema first on the search path (they name
+/// tables unqualified).
 pub(super) fn index_sql(t: &TableDef, schema: &str) -> Result<Vec<String>, String> {
-    let mut v = index_statements(t);
+    let mut v = Vec::new();
     if t.geometry.is_some() {
         let name = ident(&format!("sx_{}_geom", t.name.to_lowercase()))?;
         v.push(format!(
@@ -297,5 +299,6 @@ pub(super) fn index_sql(t: &TableDef, schema: &str) -> Result<Vec<String>, Strin
             ident(&t.name)?
         ));
     }
+    v.extend(index_statements(t));
     Ok(v)
 }

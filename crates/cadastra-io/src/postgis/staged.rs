@@ -202,13 +202,9 @@ fn fill(
     // indexes: the tables with most rows first, each statement on the next free connection
     let mut by_size: Vec<_> = registry().tables.iter().collect();
     by_size.sort_by_key(|d| std::cmp::Reverse(next_fid.get(&d.name).copied().unwrap_or(0)));
-    // a table's GiST index first: the longest build, started while the others take the b-trees
     let mut stmts = Vec::new();
     for d in by_size {
-        let mut v =
-            schema::index_sql(d, staging).map_err(|m| data_err(t.display, &d.name, 0, m))?;
-        v.rotate_right(usize::from(d.geometry.is_some()));
-        for s in v {
+        for s in schema::index_sql(d, staging).map_err(|m| data_err(t.display, &d.name, 0, m))? {
             stmts.push((&d.name, s));
         }
     }
